@@ -1,0 +1,12 @@
+pub mod complete_upload_request;
+pub use self::complete_upload_request::CompleteUploadRequest;
+pub mod create_upload_request;
+pub use self::create_upload_request::CreateUploadRequest;
+pub mod file_expiration_after;
+pub use self::file_expiration_after::FileExpirationAfter;
+pub mod open_ai_file;
+pub use self::open_ai_file::OpenAiFile;
+pub mod upload;
+pub use self::upload::Upload;
+pub mod upload_part;
+pub use self::upload_part::UploadPart;

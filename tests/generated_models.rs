@@ -1,0 +1,257 @@
+//! What the generated crate must guarantee, whatever the upstream spec says: 64-bit sizes, open
+//! enums, nullable/omitted fields, a part body supplied by the caller, headers kept on errors,
+//! rustls, and no generator defaults reaching users.
+
+use openai_uploads_generated::apis::{configuration::Configuration, uploads_api, Error};
+use openai_uploads_generated::models::{
+    create_upload_request, open_ai_file, upload, CompleteUploadRequest, CreateUploadRequest,
+    FileExpirationAfter, Upload,
+};
+use serde_json::{json, Value};
+
+/// Decodes `value` as `T`, re-encodes it, and asserts the JSON is unchanged.
+fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(value: Value) -> T {
+    let decoded: T = serde_json::from_value(value.clone()).expect("decodes");
+    let encoded = serde_json::to_value(&decoded).expect("encodes");
+    assert_eq!(encoded, value, "re-encoding changed the JSON");
+    decoded
+}
+
+fn upload_json(bytes: u64) -> Value {
+    json!({
+        "id": "upload_abc123",
+        "object": "upload",
+        "bytes": bytes,
+        "created_at": 1719184911,
+        "filename": "training_examples.jsonl",
+        "purpose": "fine-tune",
+        "status": "pending",
+        "expires_at": 1719188511u64
+    })
+}
+
+#[test]
+fn sizes_beyond_i32_round_trip_exactly() {
+    // The spec's own example (2^31) and the 8 GiB upload maximum.
+    for bytes in [2_147_483_648u64, 8_589_934_592u64] {
+        let upload: Upload = round_trip(upload_json(bytes));
+        assert_eq!(upload.bytes as u64, bytes);
+        let request: CreateUploadRequest = round_trip(json!({
+            "filename": "big.jsonl", "purpose": "batch", "bytes": bytes, "mime_type": "text/jsonl"
+        }));
+        assert_eq!(request.bytes as u64, bytes);
+    }
+}
+
+#[test]
+fn unknown_enum_values_decode_and_re_encode_unchanged() {
+    let mut value = upload_json(10);
+    value["status"] = json!("archived");
+    value["object"] = json!("upload.v2");
+    value["file"] = json!({
+        "id": "file-1", "object": "file.v2", "bytes": 10, "created_at": 1,
+        "filename": "a.jsonl", "purpose": "brand_new_purpose", "status": "quarantined"
+    });
+    let upload: Upload = round_trip(value);
+    assert_eq!(
+        upload.status,
+        upload::Status::Unrecognized("archived".into())
+    );
+    let file = upload.file.expect("file present");
+    assert_eq!(
+        file.purpose,
+        open_ai_file::Purpose::Unrecognized("brand_new_purpose".into())
+    );
+    assert_eq!(
+        file.status,
+        Some(open_ai_file::Status::Unrecognized("quarantined".into()))
+    );
+
+    let request: CreateUploadRequest = round_trip(json!({
+        "filename": "a.bin", "purpose": "some-future-purpose", "bytes": 1, "mime_type": "x/y"
+    }));
+    assert_eq!(request.purpose.as_str(), "some-future-purpose");
+}
+
+#[test]
+fn known_enum_values_are_typed() {
+    let upload: Upload = round_trip(upload_json(1));
+    assert_eq!(upload.status, upload::Status::Pending);
+    for (wire, typed) in [
+        ("user_data", create_upload_request::Purpose::UserData),
+        ("evals", create_upload_request::Purpose::Evals),
+        ("fine-tune", create_upload_request::Purpose::FineTune),
+    ] {
+        assert_eq!(create_upload_request::Purpose::from(wire.to_string()), typed);
+        assert_eq!(typed.as_str(), wire);
+    }
+}
+
+#[test]
+fn file_null_and_omitted_file_status_decode() {
+    let mut value = upload_json(5);
+    value["file"] = Value::Null;
+    let upload: Upload = serde_json::from_value(value).expect("file: null decodes");
+    assert!(upload.file.is_none());
+
+    // The spec's own completeUpload example response (its trailing comma removed): no `status`.
+    let example = json!({
+        "id": "upload_abc123", "object": "upload", "bytes": 2147483648u64, "created_at": 1719184911,
+        "filename": "training_examples.jsonl", "purpose": "fine-tune", "status": "completed",
+        "expires_at": 1719127296,
+        "file": {
+            "id": "file-xyz321", "object": "file", "bytes": 2147483648u64, "created_at": 1719186911,
+            "expires_at": 1719127296, "filename": "training_examples.jsonl", "purpose": "fine-tune"
+        }
+    });
+    let upload: Upload = round_trip(example);
+    let file = upload.file.expect("file");
+    assert_eq!(file.status, None);
+    assert_eq!(file.bytes, 2_147_483_648);
+}
+
+#[test]
+fn optional_request_fields_are_omitted_not_null() {
+    let request = CreateUploadRequest::new(
+        "a.jsonl".into(),
+        create_upload_request::Purpose::Batch,
+        3,
+        "text/jsonl".into(),
+    );
+    assert_eq!(
+        serde_json::to_value(&request).unwrap(),
+        json!({"filename": "a.jsonl", "purpose": "batch", "bytes": 3, "mime_type": "text/jsonl"})
+    );
+    let mut with_expiry = request.clone();
+    with_expiry.expires_after = Some(FileExpirationAfter::new(Default::default(), 7200));
+    assert_eq!(
+        serde_json::to_value(&with_expiry).unwrap()["expires_after"],
+        json!({"anchor": "created_at", "seconds": 7200})
+    );
+    let complete = CompleteUploadRequest::new(vec!["part_1".into()]);
+    assert_eq!(
+        serde_json::to_value(&complete).unwrap(),
+        json!({"part_ids": ["part_1"]})
+    );
+}
+
+fn config(server: &mockito::Server) -> Configuration {
+    Configuration {
+        base_path: server.url(),
+        bearer_access_token: Some("sk-test".into()),
+        ..Configuration::default()
+    }
+}
+
+const PART_RESPONSE: &str =
+    r#"{"id":"part_1","object":"upload.part","created_at":1,"upload_id":"upload_1"}"#;
+
+#[tokio::test]
+async fn part_body_comes_from_memory_with_name_and_content_type() {
+    let mut server = mockito::Server::new_async().await;
+    let mock = server
+        .mock("POST", "/uploads/upload_1/parts")
+        .match_header("authorization", "Bearer sk-test")
+        .match_header(
+            "content-type",
+            mockito::Matcher::Regex("^multipart/form-data; boundary=".into()),
+        )
+        .match_body(mockito::Matcher::Regex(
+            "Content-Disposition: form-data; name=\"data\"; filename=\"chunk.jsonl\"\r\n\
+             Content-Type: application/jsonl\r\n\r\nhello bytes\r\n"
+                .into(),
+        ))
+        .with_header("content-type", "application/json")
+        .with_body(PART_RESPONSE)
+        .create_async()
+        .await;
+    let part = reqwest::multipart::Part::bytes(b"hello bytes".to_vec())
+        .file_name("chunk.jsonl")
+        .mime_str("application/jsonl")
+        .unwrap();
+    let got = uploads_api::add_upload_part(&config(&server), "upload_1", part)
+        .await
+        .expect("part accepted");
+    assert_eq!(got.id, "part_1");
+    mock.assert_async().await;
+}
+
+#[tokio::test]
+async fn part_body_can_be_a_stream_of_known_length() {
+    let mut server = mockito::Server::new_async().await;
+    let mock = server
+        .mock("POST", "/uploads/upload_1/parts")
+        .match_body(mockito::Matcher::Regex(
+            "filename=\"p.bin\"\r\nContent-Type: application/octet-stream\r\n\r\nabcdef\r\n".into(),
+        ))
+        .with_header("content-type", "application/json")
+        .with_body(PART_RESPONSE)
+        .create_async()
+        .await;
+    let chunks: Vec<Result<&'static [u8], std::io::Error>> = vec![Ok(b"abc"), Ok(b"def")];
+    let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
+    let part = reqwest::multipart::Part::stream_with_length(body, 6)
+        .file_name("p.bin")
+        .mime_str("application/octet-stream")
+        .unwrap();
+    uploads_api::add_upload_part(&config(&server), "upload_1", part)
+        .await
+        .expect("streamed part accepted");
+    mock.assert_async().await;
+}
+
+#[tokio::test]
+async fn errors_keep_status_body_and_headers() {
+    let mut server = mockito::Server::new_async().await;
+    server
+        .mock("POST", "/uploads/upload_1/cancel")
+        .with_status(429)
+        .with_header("content-type", "application/json")
+        .with_header("x-request-id", "req_42")
+        .with_header("retry-after-ms", "250")
+        .with_body(r#"{"error":{"message":"slow down","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#)
+        .create_async()
+        .await;
+    let err = uploads_api::cancel_upload(&config(&server), "upload_1")
+        .await
+        .expect_err("429 is an error");
+    let Error::ResponseError(response) = err else {
+        panic!("expected a response error, got {err:?}");
+    };
+    assert_eq!(response.status.as_u16(), 429);
+    assert_eq!(response.headers["x-request-id"], "req_42");
+    assert_eq!(response.headers["retry-after-ms"], "250");
+    assert!(response.content.contains("rate_limit_exceeded"));
+}
+
+#[test]
+fn generator_defaults_do_not_reach_users() {
+    let config = Configuration::default();
+    let agent = config.user_agent.expect("a user agent is set");
+    assert!(
+        !agent.contains("OpenAPI-Generator"),
+        "generator default user agent leaked: {agent}"
+    );
+    let debug = format!(
+        "{:?}",
+        Configuration {
+            bearer_access_token: Some("sk-secret-value".into()),
+            ..Configuration::default()
+        }
+    );
+    assert!(!debug.contains("sk-secret-value"), "token in Debug: {debug}");
+}
+
+#[test]
+fn rustls_is_the_default_tls() {
+    // Compiles only when reqwest's rustls backend is enabled; builds a client with it.
+    reqwest::Client::builder()
+        .tls_backend_rustls()
+        .build()
+        .expect("rustls client");
+    let manifest = include_str!("../generated/Cargo.toml");
+    assert!(
+        manifest.contains("default = [\"rustls\"]"),
+        "generated crate's default feature must be rustls:\n{manifest}"
+    );
+}
