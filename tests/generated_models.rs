@@ -82,7 +82,10 @@ fn known_enum_values_are_typed() {
         ("evals", create_upload_request::Purpose::Evals),
         ("fine-tune", create_upload_request::Purpose::FineTune),
     ] {
-        assert_eq!(create_upload_request::Purpose::from(wire.to_string()), typed);
+        assert_eq!(
+            create_upload_request::Purpose::from(wire.to_string()),
+            typed
+        );
         assert_eq!(typed.as_str(), wire);
     }
 }
@@ -239,7 +242,10 @@ fn generator_defaults_do_not_reach_users() {
             ..Configuration::default()
         }
     );
-    assert!(!debug.contains("sk-secret-value"), "token in Debug: {debug}");
+    assert!(
+        !debug.contains("sk-secret-value"),
+        "token in Debug: {debug}"
+    );
 }
 
 #[test]

@@ -5,11 +5,11 @@
 // openai-uploads patch: generated code is exempt from the workspace's lints.
 #![allow(clippy::all, missing_docs, rustdoc::all)]
 
-extern crate serde_repr;
+extern crate reqwest;
 extern crate serde;
 extern crate serde_json;
+extern crate serde_repr;
 extern crate url;
-extern crate reqwest;
 
 pub mod apis;
 pub mod models;

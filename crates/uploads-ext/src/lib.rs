@@ -1,1 +1,54 @@
-//! placeholder
+//! # uploads-ext: the OpenAI Uploads API, done properly
+//!
+//! Upload files of up to 8 GB to OpenAI in one call: parts are streamed from disk in parallel with
+//! bounded memory, retried per the official SDKs' policy, checksummed with md5, cancelled on
+//! failure (or kept for resume), and reported through one [`Error`] type.
+//!
+//! ```no_run
+//! # async fn run() -> uploads_ext::Result<()> {
+//! use uploads_ext::{Client, Purpose};
+//!
+//! let client = Client::from_env()?; // OPENAI_API_KEY, optional OPENAI_BASE_URL
+//! let upload = client
+//!     .upload_file("training.jsonl")
+//!     .purpose(Purpose::FineTune)
+//!     .concurrency(8)
+//!     .on_progress(|p| eprintln!("{}/{} bytes", p.bytes_completed, p.bytes_total))
+//!     .send()
+//!     .await?;
+//! println!("file id: {}", upload.file.expect("completed upload has a file").id);
+//! # Ok(()) }
+//! ```
+//!
+//! The four operations are also available one by one ([`Client::create_upload`],
+//! [`Client::add_upload_part`], [`Client::complete_upload`], [`Client::cancel_upload`]).
+//!
+//! ## Layout
+//! - [`config`]: [`ClientBuilder`], environment defaults, the redacted [`ApiKey`].
+//! - [`client`]: [`Client`] and the request builders.
+//! - [`upload`]: the chunked, parallel, resumable upload of a file, bytes or a reader.
+//! - [`error`]: [`Error`], [`ErrorKind`], [`ApiError`].
+//! - [`retry`]: which failures are retried and how long to wait.
+//! - [`part`]: [`PartBody`], the replayable bytes of one part.
+//! - [`types`]: the API's objects ([`Upload`], [`UploadPart`], ...).
+//!
+//! ## Tracing
+//! Each request runs in a `openai_uploads.request` span (operation, upload id, attempt) with events
+//! for success (elapsed time) and failure (status, request id, error kind, retry delay). The API
+//! key is never recorded.
+#![deny(missing_docs)]
+
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod part;
+pub mod retry;
+pub mod types;
+pub mod upload;
+
+pub use client::{Client, MAX_UPLOAD_BYTES};
+pub use config::{ApiKey, ClientBuilder};
+pub use error::{ApiError, Error, ErrorKind, PartContext, Result};
+pub use part::{PartBody, MAX_PART_BYTES};
+pub use types::{OpenAiFile, Purpose, Upload, UploadPart, UploadStatus};
+pub use upload::{FailurePolicy, Progress, UploadFileBuilder, UploadHandle, MD5_ENCODING};

@@ -176,8 +176,9 @@ pub struct Stats {
     /// Highest value `parts_in_flight` has reached (since start or the last
     /// [`FakeServer::reset_stats`](crate::FakeServer::reset_stats)).
     pub max_parts_in_flight: usize,
-    /// Bytes of part data read from clients, whether or not the part was
-    /// then accepted.
+    /// Bytes of the `data` field read by the part handler, whether or not
+    /// the part was then accepted (bodies of requests failed by fault
+    /// injection are not parsed and not counted).
     pub part_bytes_received: u64,
     /// Bytes of part data in accepted parts.
     pub part_bytes_stored: u64,
@@ -252,7 +253,10 @@ impl Upload {
 
     /// Forgets (and returns) every part file path.
     pub fn take_part_paths(&mut self) -> Vec<PathBuf> {
-        self.parts.iter_mut().filter_map(|p| p.path.take()).collect()
+        self.parts
+            .iter_mut()
+            .filter_map(|p| p.path.take())
+            .collect()
     }
 
     pub fn part(&self, id: &str) -> Option<&Part> {

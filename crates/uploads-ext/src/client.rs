@@ -1,0 +1,491 @@
+//! [`Client`] and the request builders of the four Uploads operations.
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use openai_uploads_generated::apis::configuration::Configuration;
+use openai_uploads_generated::apis::uploads_api;
+use openai_uploads_generated::models::{
+    file_expiration_after, CompleteUploadRequest, CreateUploadRequest, FileExpirationAfter,
+};
+use tracing::Instrument;
+
+use crate::config::ClientBuilder;
+use crate::error::{Error, ErrorKind, Result};
+use crate::part::{PartBody, SentCallback};
+use crate::retry::{BackoffGate, RetryPolicy, Sleep};
+use crate::types::{Purpose, Upload, UploadPart};
+
+/// The most bytes one upload may hold (8 GiB).
+pub const MAX_UPLOAD_BYTES: u64 = 8 * 1024 * 1024 * 1024;
+/// Bounds of `expires_after` accepted by the API: 1 hour to 30 days.
+pub const EXPIRES_AFTER_RANGE: std::ops::RangeInclusive<Duration> =
+    Duration::from_secs(3600)..=Duration::from_secs(2_592_000);
+
+/// A client of the OpenAI Uploads API. Cheap to clone (shares its connection pool).
+///
+/// ```no_run
+/// # async fn run() -> uploads_ext::Result<()> {
+/// use uploads_ext::{Client, PartBody, Purpose};
+///
+/// let client = Client::from_env()?; // OPENAI_API_KEY, OPENAI_BASE_URL, ...
+/// let upload = client
+///     .create_upload()
+///     .filename("train.jsonl")
+///     .purpose(Purpose::FineTune)
+///     .bytes(11)
+///     .mime_type("text/jsonl")
+///     .send()
+///     .await?;
+/// let part = client.add_upload_part(&upload.id, PartBody::bytes("hello world")).await?;
+/// let done = client.complete_upload(&upload.id).part_ids([part.id]).await?;
+/// println!("file {}", done.file.map(|f| f.id).unwrap_or_default());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<ClientInner>,
+}
+
+struct ClientInner {
+    config: Configuration,
+    retry: RetryPolicy,
+    timeout: Duration,
+    sleep: Arc<dyn Sleep>,
+    organization: Option<String>,
+    project: Option<String>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.config.base_path)
+            .field("api_key", &"[REDACTED]")
+            .field("organization", &self.inner.organization)
+            .field("project", &self.inner.project)
+            .field("retry", &self.inner.retry)
+            .field("timeout", &self.inner.timeout)
+            .finish()
+    }
+}
+
+impl Client {
+    /// A builder; see [`ClientBuilder`] for settings and environment defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A client configured entirely from the environment (`OPENAI_API_KEY`, ...).
+    pub fn from_env() -> Result<Client> {
+        ClientBuilder::new().build()
+    }
+
+    pub(crate) fn from_parts(
+        config: Configuration,
+        retry: RetryPolicy,
+        timeout: Duration,
+        sleep: Arc<dyn Sleep>,
+        organization: Option<String>,
+        project: Option<String>,
+    ) -> Client {
+        Client {
+            inner: Arc::new(ClientInner {
+                config,
+                retry,
+                timeout,
+                sleep,
+                organization,
+                project,
+            }),
+        }
+    }
+
+    /// The base URL requests go to (without a trailing slash).
+    pub fn base_url(&self) -> &str {
+        &self.inner.config.base_path
+    }
+
+    /// The retry policy in force.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    pub(crate) fn sleeper(&self) -> &dyn Sleep {
+        &*self.inner.sleep
+    }
+
+    /// Starts `POST /uploads`. Required: filename, purpose, bytes, mime type.
+    pub fn create_upload(&self) -> CreateUploadBuilder {
+        CreateUploadBuilder {
+            client: self.clone(),
+            filename: None,
+            purpose: None,
+            bytes: None,
+            mime_type: None,
+            expires_after: None,
+        }
+    }
+
+    /// Starts `POST /uploads/{upload_id}/parts` with the part's bytes.
+    pub fn add_upload_part(&self, upload_id: &str, body: PartBody) -> AddPartBuilder {
+        AddPartBuilder {
+            client: self.clone(),
+            upload_id: upload_id.to_owned(),
+            body,
+        }
+    }
+
+    /// Starts `POST /uploads/{upload_id}/complete`. Set the part ids in file order.
+    pub fn complete_upload(&self, upload_id: &str) -> CompleteUploadBuilder {
+        CompleteUploadBuilder {
+            client: self.clone(),
+            upload_id: upload_id.to_owned(),
+            part_ids: Vec::new(),
+            md5: None,
+        }
+    }
+
+    /// Starts `POST /uploads/{upload_id}/cancel`.
+    pub fn cancel_upload(&self, upload_id: &str) -> CancelUploadBuilder {
+        CancelUploadBuilder {
+            client: self.clone(),
+            upload_id: upload_id.to_owned(),
+        }
+    }
+
+    /// Sends a part, sharing `gate` (an upload-wide rate-limit pause) and reporting sent bytes.
+    pub(crate) async fn add_part_with(
+        &self,
+        upload_id: &str,
+        body: &PartBody,
+        gate: &BackoffGate,
+        on_sent: Option<SentCallback>,
+        on_retry: &(dyn Fn() + Send + Sync),
+    ) -> Result<UploadPart> {
+        body.validate()
+            .map_err(|e| e.with_operation("add_upload_part"))?;
+        let config = &self.inner.config;
+        self.execute(
+            "add_upload_part",
+            Some(upload_id),
+            gate,
+            on_retry,
+            || async {
+                let part = body.to_multipart(on_sent.clone()).await?;
+                uploads_api::add_upload_part(config, upload_id, part)
+                    .await
+                    .map_err(Error::from_generated)
+            },
+        )
+        .await
+    }
+
+    /// Runs one operation with retries. `attempt` is called once per attempt.
+    async fn execute<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        upload_id: Option<&str>,
+        gate: &BackoffGate,
+        on_retry: &(dyn Fn() + Send + Sync),
+        mut attempt: F,
+    ) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let policy = &self.inner.retry;
+        let mut number = 0u32;
+        loop {
+            number += 1;
+            gate.wait(self.sleeper()).await;
+            let span = tracing::debug_span!(
+                "openai_uploads.request",
+                operation,
+                upload_id = upload_id.unwrap_or(""),
+                attempt = number,
+            );
+            let started = Instant::now();
+            let outcome = match tokio::time::timeout(self.inner.timeout, attempt())
+                .instrument(span.clone())
+                .await
+            {
+                Ok(outcome) => outcome,
+                Err(_) => Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!("no response within {:?}", self.inner.timeout),
+                )),
+            };
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            let err = match outcome {
+                Ok(value) => {
+                    tracing::debug!(parent: &span, status = "ok", elapsed_ms, "request succeeded");
+                    return Ok(value);
+                }
+                Err(err) => err.with_operation(operation),
+            };
+            let err = match upload_id {
+                Some(id) => err.with_upload_id(id),
+                None => err,
+            };
+            let status = err.status().map(|s| s.as_u16()).unwrap_or(0);
+            let request_id = err.request_id().unwrap_or("");
+            if number > policy.max_retries || !err.is_retryable() {
+                tracing::warn!(parent: &span, status, request_id, elapsed_ms, kind = ?err.kind(),
+                    "request failed: {err}");
+                return Err(err.with_attempts(number));
+            }
+            let delay = policy.delay(number, err.retry_after());
+            tracing::info!(parent: &span, status, request_id, elapsed_ms, kind = ?err.kind(),
+                delay_ms = delay.as_millis() as u64, "request failed, retrying: {err}");
+            on_retry();
+            if err.kind() == ErrorKind::RateLimited {
+                // Everyone sharing the gate pauses, not only this request.
+                gate.defer(delay);
+            } else {
+                self.sleeper().sleep(delay).await;
+            }
+        }
+    }
+}
+
+fn no_retry_hook() {}
+
+/// Builder of `POST /uploads`; see [`Client::create_upload`]. Await it or call [`send`](Self::send).
+#[derive(Debug)]
+#[must_use = "a request builder does nothing until sent"]
+pub struct CreateUploadBuilder {
+    client: Client,
+    filename: Option<String>,
+    purpose: Option<Purpose>,
+    bytes: Option<u64>,
+    mime_type: Option<String>,
+    expires_after: Option<Duration>,
+}
+
+impl CreateUploadBuilder {
+    /// The name the File will have (required, non-empty).
+    pub fn filename(mut self, filename: impl Into<String>) -> Self {
+        self.filename = Some(filename.into());
+        self
+    }
+
+    /// What the file is for (required).
+    pub fn purpose(mut self, purpose: impl Into<Purpose>) -> Self {
+        self.purpose = Some(purpose.into());
+        self
+    }
+
+    /// The exact total size in bytes (required, 1 to 8 GiB).
+    pub fn bytes(mut self, bytes: u64) -> Self {
+        self.bytes = Some(bytes);
+        self
+    }
+
+    /// The file's MIME type (required); it must suit the purpose.
+    pub fn mime_type(mut self, mime_type: impl Into<String>) -> Self {
+        self.mime_type = Some(mime_type.into());
+        self
+    }
+
+    /// When the created File expires, counted from its creation (1 hour to 30 days).
+    pub fn expires_after(mut self, after: Duration) -> Self {
+        self.expires_after = Some(after);
+        self
+    }
+
+    /// Validates every field, then sends the request.
+    pub async fn send(self) -> Result<Upload> {
+        let request = self
+            .validate()
+            .map_err(|e| e.with_operation("create_upload"))?;
+        let config = &self.client.inner.config;
+        let gate = BackoffGate::default();
+        self.client
+            .execute("create_upload", None, &gate, &no_retry_hook, || {
+                let request = request.clone();
+                async move {
+                    uploads_api::create_upload(config, request)
+                        .await
+                        .map_err(Error::from_generated)
+                }
+            })
+            .await
+    }
+
+    fn validate(&self) -> Result<CreateUploadRequest> {
+        let filename = self
+            .filename
+            .clone()
+            .ok_or_else(|| Error::invalid_input("filename is required"))?;
+        if filename.trim().is_empty() {
+            return Err(Error::invalid_input("filename must not be empty"));
+        }
+        let purpose = self
+            .purpose
+            .clone()
+            .ok_or_else(|| Error::invalid_input("purpose is required"))?;
+        if purpose.as_str().is_empty() {
+            return Err(Error::invalid_input("purpose must not be empty"));
+        }
+        let bytes = self
+            .bytes
+            .ok_or_else(|| Error::invalid_input("bytes (the total size) is required"))?;
+        check_upload_size(bytes)?;
+        let mime_type = self
+            .mime_type
+            .clone()
+            .ok_or_else(|| Error::invalid_input("mime_type is required"))?;
+        if mime_type.parse::<mime_guess::mime::Mime>().is_err() {
+            return Err(Error::invalid_input(format!(
+                "invalid mime_type {mime_type:?}"
+            )));
+        }
+        let mut request = CreateUploadRequest::new(filename, purpose, bytes as i64, mime_type);
+        if let Some(after) = self.expires_after {
+            if !EXPIRES_AFTER_RANGE.contains(&after) {
+                return Err(Error::invalid_input(format!(
+                    "expires_after must be between 1 hour and 30 days, got {after:?}"
+                )));
+            }
+            request.expires_after = Some(FileExpirationAfter::new(
+                file_expiration_after::Anchor::CreatedAt,
+                after.as_secs() as i64,
+            ));
+        }
+        Ok(request)
+    }
+}
+
+/// Checks a total upload size against the API's limits.
+pub(crate) fn check_upload_size(bytes: u64) -> Result<()> {
+    if bytes == 0 {
+        return Err(Error::invalid_input("an upload must have at least 1 byte"));
+    }
+    if bytes > MAX_UPLOAD_BYTES {
+        return Err(Error::invalid_input(format!(
+            "an upload may hold at most {MAX_UPLOAD_BYTES} bytes (8 GiB), got {bytes}"
+        )));
+    }
+    Ok(())
+}
+
+/// Builder of `POST /uploads/{id}/parts`; see [`Client::add_upload_part`].
+#[derive(Debug)]
+#[must_use = "a request builder does nothing until sent"]
+pub struct AddPartBuilder {
+    client: Client,
+    upload_id: String,
+    body: PartBody,
+}
+
+impl AddPartBuilder {
+    /// Sends the part (retried per the client's policy, re-sending the same bytes).
+    pub async fn send(self) -> Result<UploadPart> {
+        let gate = BackoffGate::default();
+        self.client
+            .add_part_with(&self.upload_id, &self.body, &gate, None, &no_retry_hook)
+            .await
+    }
+}
+
+/// Builder of `POST /uploads/{id}/complete`; see [`Client::complete_upload`].
+#[derive(Debug)]
+#[must_use = "a request builder does nothing until sent"]
+pub struct CompleteUploadBuilder {
+    client: Client,
+    upload_id: String,
+    part_ids: Vec<String>,
+    md5: Option<String>,
+}
+
+impl CompleteUploadBuilder {
+    /// The part ids in the order their bytes form the file (required, non-empty).
+    pub fn part_ids<I, S>(mut self, ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.part_ids = ids.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The md5 of the whole content, checked by the API (see [`crate::MD5_ENCODING`]).
+    pub fn md5(mut self, md5: impl Into<String>) -> Self {
+        self.md5 = Some(md5.into());
+        self
+    }
+
+    /// Sends the request.
+    pub async fn send(self) -> Result<Upload> {
+        if self.part_ids.is_empty() {
+            return Err(Error::invalid_input("part_ids must list at least one part")
+                .with_operation("complete_upload"));
+        }
+        let mut request = CompleteUploadRequest::new(self.part_ids);
+        request.md5 = self.md5;
+        let config = &self.client.inner.config;
+        let gate = BackoffGate::default();
+        let id = self.upload_id.as_str();
+        self.client
+            .execute("complete_upload", Some(id), &gate, &no_retry_hook, || {
+                let request = request.clone();
+                async move {
+                    uploads_api::complete_upload(config, id, request)
+                        .await
+                        .map_err(Error::from_generated)
+                }
+            })
+            .await
+    }
+}
+
+/// Builder of `POST /uploads/{id}/cancel`; see [`Client::cancel_upload`].
+#[derive(Debug)]
+#[must_use = "a request builder does nothing until sent"]
+pub struct CancelUploadBuilder {
+    client: Client,
+    upload_id: String,
+}
+
+impl CancelUploadBuilder {
+    /// Sends the request.
+    pub async fn send(self) -> Result<Upload> {
+        let config = &self.client.inner.config;
+        let gate = BackoffGate::default();
+        let id = self.upload_id.as_str();
+        self.client
+            .execute(
+                "cancel_upload",
+                Some(id),
+                &gate,
+                &no_retry_hook,
+                || async move {
+                    uploads_api::cancel_upload(config, id)
+                        .await
+                        .map_err(Error::from_generated)
+                },
+            )
+            .await
+    }
+}
+
+macro_rules! into_future {
+    ($builder:ty => $output:ty) => {
+        impl IntoFuture for $builder {
+            type Output = Result<$output>;
+            type IntoFuture = Pin<Box<dyn Future<Output = Result<$output>> + Send>>;
+
+            fn into_future(self) -> Self::IntoFuture {
+                Box::pin(self.send())
+            }
+        }
+    };
+}
+
+into_future!(CreateUploadBuilder => Upload);
+into_future!(AddPartBuilder => UploadPart);
+into_future!(CompleteUploadBuilder => Upload);
+into_future!(CancelUploadBuilder => Upload);

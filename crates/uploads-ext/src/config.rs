@@ -1,0 +1,265 @@
+//! Client configuration: [`ClientBuilder`] and the redacted [`ApiKey`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openai_uploads_generated::apis::configuration::Configuration;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::retry::{RetryPolicy, Sleep, TokioSleep};
+
+/// Base URL used when neither [`ClientBuilder::base_url`] nor `OPENAI_BASE_URL` is set.
+pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+/// Default time allowed to establish a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time allowed for one whole request, a 64 MiB part included (as the official SDKs).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+/// The user agent this crate sends unless told otherwise.
+pub const USER_AGENT: &str = concat!("openai-uploads-rust/", env!("CARGO_PKG_VERSION"));
+
+/// An API key. Its value never appears in `Debug`, `Display`, errors or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// Wraps a key.
+    pub fn new(key: impl Into<String>) -> ApiKey {
+        ApiKey(key.into())
+    }
+
+    /// The key itself, for sending it. Avoid printing it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey([REDACTED])")
+    }
+}
+
+impl From<String> for ApiKey {
+    fn from(key: String) -> Self {
+        ApiKey(key)
+    }
+}
+
+impl From<&str> for ApiKey {
+    fn from(key: &str) -> Self {
+        ApiKey(key.to_owned())
+    }
+}
+
+/// Builds a [`Client`]. Unset fields fall back to the environment, then to defaults:
+///
+/// | setting | environment | default |
+/// |---|---|---|
+/// | [`api_key`](Self::api_key) | `OPENAI_API_KEY` | none: [`build`](Self::build) fails |
+/// | [`base_url`](Self::base_url) | `OPENAI_BASE_URL` | [`DEFAULT_BASE_URL`] |
+/// | [`organization`](Self::organization) | `OPENAI_ORG_ID` | not sent |
+/// | [`project`](Self::project) | `OPENAI_PROJECT_ID` | not sent |
+/// | [`timeout`](Self::timeout) | | [`DEFAULT_TIMEOUT`] |
+/// | [`connect_timeout`](Self::connect_timeout) | | [`DEFAULT_CONNECT_TIMEOUT`] |
+/// | [`max_retries`](Self::max_retries) | | [`crate::retry::DEFAULT_MAX_RETRIES`] |
+#[derive(Clone, Default)]
+pub struct ClientBuilder {
+    api_key: Option<ApiKey>,
+    base_url: Option<String>,
+    organization: Option<String>,
+    project: Option<String>,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    retry: Option<RetryPolicy>,
+    user_agent: Option<String>,
+    http_client: Option<reqwest::Client>,
+    sleep: Option<Arc<dyn Sleep>>,
+    ignore_env: bool,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("api_key", &self.api_key)
+            .field("base_url", &self.base_url)
+            .field("organization", &self.organization)
+            .field("project", &self.project)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
+            .field("user_agent", &self.user_agent)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder with nothing set (environment defaults apply at [`build`](Self::build)).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The API key (default: `OPENAI_API_KEY`).
+    pub fn api_key(mut self, key: impl Into<ApiKey>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// The API base URL including `/v1` (default: `OPENAI_BASE_URL`, else [`DEFAULT_BASE_URL`]).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// Sent as `OpenAI-Organization` (default: `OPENAI_ORG_ID`).
+    pub fn organization(mut self, org: impl Into<String>) -> Self {
+        self.organization = Some(org.into());
+        self
+    }
+
+    /// Sent as `OpenAI-Project` (default: `OPENAI_PROJECT_ID`).
+    pub fn project(mut self, project: impl Into<String>) -> Self {
+        self.project = Some(project.into());
+        self
+    }
+
+    /// Time allowed for one whole request attempt (default [`DEFAULT_TIMEOUT`]).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Time allowed to connect (default [`DEFAULT_CONNECT_TIMEOUT`]). Ignored with
+    /// [`http_client`](Self::http_client): configure that client instead.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Retries after a failed attempt (default 2; 0 disables retrying).
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.retry
+            .get_or_insert_with(RetryPolicy::default)
+            .max_retries = retries;
+        self
+    }
+
+    /// The whole retry policy (backoff bounds, server delay cap).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Replaces the user agent (default [`USER_AGENT`]).
+    pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
+        self.user_agent = Some(agent.into());
+        self
+    }
+
+    /// Uses your own `reqwest::Client` (proxies, TLS roots, pools). Its own timeouts apply; the
+    /// per-attempt [`timeout`](Self::timeout) is still enforced on top.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Replaces how the client waits between retries (tests inject a recorder).
+    pub fn sleep_impl(mut self, sleep: impl Sleep + 'static) -> Self {
+        self.sleep = Some(Arc::new(sleep));
+        self
+    }
+
+    /// Ignores `OPENAI_*` environment variables: only what is set on the builder counts.
+    pub fn ignore_env(mut self) -> Self {
+        self.ignore_env = true;
+        self
+    }
+
+    fn env(&self, name: &str) -> Option<String> {
+        if self.ignore_env {
+            return None;
+        }
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    }
+
+    /// Builds the client. Fails with [`crate::ErrorKind::InvalidInput`] when no API key is set
+    /// (neither here nor in `OPENAI_API_KEY`), or when the base URL or a header is invalid.
+    pub fn build(self) -> Result<Client> {
+        let api_key = self
+            .api_key
+            .clone()
+            .or_else(|| self.env("OPENAI_API_KEY").map(ApiKey))
+            .filter(|k| !k.0.trim().is_empty())
+            .ok_or_else(|| {
+                Error::invalid_input(
+                    "no API key: set OPENAI_API_KEY or call ClientBuilder::api_key",
+                )
+            })?;
+        let base_url = self
+            .base_url
+            .clone()
+            .or_else(|| self.env("OPENAI_BASE_URL"))
+            .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+        let parsed = url::Url::parse(&base_url)
+            .map_err(|e| Error::invalid_input(format!("invalid base URL {base_url:?}: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(Error::invalid_input(format!(
+                "base URL must be http or https, got {base_url:?}"
+            )));
+        }
+        let base_url = base_url.trim_end_matches('/').to_owned();
+
+        let mut headers = HeaderMap::new();
+        let organization = self
+            .organization
+            .clone()
+            .or_else(|| self.env("OPENAI_ORG_ID"));
+        let project = self
+            .project
+            .clone()
+            .or_else(|| self.env("OPENAI_PROJECT_ID"));
+        for (name, value) in [
+            ("openai-organization", &organization),
+            ("openai-project", &project),
+        ] {
+            if let Some(value) = value {
+                let value = HeaderValue::from_str(value).map_err(|_| {
+                    Error::invalid_input(format!("{name} is not a valid header value"))
+                })?;
+                headers.insert(HeaderName::from_static(name), value);
+            }
+        }
+
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let http = match self.http_client.clone() {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+                .timeout(timeout)
+                .build()
+                .map_err(|e| Error::from_reqwest(e).with_operation("build_client"))?,
+        };
+        let config = Configuration {
+            base_path: base_url,
+            user_agent: Some(
+                self.user_agent
+                    .clone()
+                    .unwrap_or_else(|| USER_AGENT.to_owned()),
+            ),
+            default_headers: headers,
+            client: http,
+            bearer_access_token: Some(api_key.0.clone()),
+            ..Configuration::default()
+        };
+        Ok(Client::from_parts(
+            config,
+            self.retry.clone().unwrap_or_default(),
+            timeout,
+            self.sleep.clone().unwrap_or_else(|| Arc::new(TokioSleep)),
+            organization,
+            project,
+        ))
+    }
+}

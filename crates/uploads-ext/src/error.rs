@@ -1,0 +1,485 @@
+//! The one error type of this crate.
+//!
+//! [`Error`] is opaque: match on [`Error::kind`] (a `#[non_exhaustive]` [`ErrorKind`]) and read
+//! the details through accessors ([`Error::status`], [`Error::api_error`], [`Error::request_id`],
+//! [`Error::retry_after`], [`Error::part`], ...). Keeping the fields private lets the crate add
+//! context (for example the failing part of a chunked upload) without breaking callers, and keeps
+//! secrets out: no error ever holds the API key or request headers.
+
+use std::fmt;
+use std::ops::Range;
+use std::time::Duration;
+
+use openai_uploads_generated::apis::{Error as GeneratedError, ResponseContent};
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
+use serde::Deserialize;
+
+/// How many characters of an undecodable response body an [`Error`] keeps.
+pub const BODY_SNIPPET_CHARS: usize = 512;
+
+/// What went wrong, broadly. New kinds may be added: match with a wildcard arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Input rejected before any request was sent (missing field, size limit, empty file, ...).
+    InvalidInput,
+    /// A local file could not be read (missing, unreadable) while preparing or sending an upload.
+    Io,
+    /// The file changed (size or modification time) during the upload or since the journal.
+    FileChanged,
+    /// HTTP 400 or another 4xx status without a kind of its own.
+    BadRequest,
+    /// HTTP 401: the API key is missing, wrong or revoked.
+    Authentication,
+    /// HTTP 403: the key may not do this.
+    PermissionDenied,
+    /// HTTP 404: no such upload (or wrong base URL).
+    NotFound,
+    /// HTTP 409: conflicting state.
+    Conflict,
+    /// HTTP 422: the request was well-formed but not processable.
+    Unprocessable,
+    /// HTTP 429: rate limited; see [`Error::retry_after`].
+    RateLimited,
+    /// HTTP 5xx: the server failed.
+    Server,
+    /// The request timed out (connect or whole-request timeout).
+    Timeout,
+    /// The connection failed or was dropped before a response was read.
+    Connection,
+    /// A response arrived but could not be decoded (HTML error page, malformed JSON, wrong
+    /// content type); see [`Error::body_snippet`].
+    Decode,
+    /// The upload expired (one hour after creation, or its `expires_at`) or would expire before
+    /// the remaining parts could be sent.
+    Expired,
+    /// The upload was cancelled: by the caller (handle or dropped future), or on the server.
+    Cancelled,
+    /// A resume journal is unusable (unreadable, wrong version, or for another upload/file).
+    Journal,
+}
+
+impl ErrorKind {
+    fn from_status(status: StatusCode) -> ErrorKind {
+        match status.as_u16() {
+            401 => ErrorKind::Authentication,
+            403 => ErrorKind::PermissionDenied,
+            404 => ErrorKind::NotFound,
+            409 => ErrorKind::Conflict,
+            422 => ErrorKind::Unprocessable,
+            429 => ErrorKind::RateLimited,
+            s if s >= 500 => ErrorKind::Server,
+            _ => ErrorKind::BadRequest,
+        }
+    }
+}
+
+/// The API's error envelope: `{"error": {"message", "type", "param", "code"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// Human-readable message from the API.
+    #[serde(default)]
+    pub message: String,
+    /// Error type, e.g. `invalid_request_error`.
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    /// The request parameter at fault, when the API names one.
+    #[serde(default)]
+    pub param: Option<String>,
+    /// Machine-readable code, e.g. `invalid_api_key` (may be a string or number upstream).
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub code: Option<String>,
+}
+
+fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(other) => Some(other.to_string()),
+    })
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    error: ApiError,
+}
+
+/// The part of a chunked upload an error is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PartContext {
+    /// Zero-based index of the part in file order.
+    pub index: usize,
+    /// The part's byte range in the source.
+    pub range: Range<u64>,
+}
+
+/// The error type of every fallible operation in this crate. See the [module docs](self).
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    message: String,
+    operation: Option<&'static str>,
+    upload_id: Option<String>,
+    status: Option<StatusCode>,
+    api: Option<ApiError>,
+    request_id: Option<String>,
+    retry_after: Option<Duration>,
+    should_retry_header: Option<bool>,
+    body_snippet: Option<String>,
+    part: Option<PartContext>,
+    attempts: u32,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                operation: None,
+                upload_id: None,
+                status: None,
+                api: None,
+                request_id: None,
+                retry_after: None,
+                should_retry_header: None,
+                body_snippet: None,
+                part: None,
+                attempts: 0,
+                source: None,
+            }),
+        }
+    }
+
+    pub(crate) fn invalid_input(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::InvalidInput, message)
+    }
+
+    pub(crate) fn io(message: impl Into<String>, source: std::io::Error) -> Error {
+        Error::new(ErrorKind::Io, message).with_source(source)
+    }
+
+    pub(crate) fn with_source(
+        mut self,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        self.inner.source = Some(Box::new(source));
+        self
+    }
+
+    pub(crate) fn with_operation(mut self, operation: &'static str) -> Error {
+        self.inner.operation.get_or_insert(operation);
+        self
+    }
+
+    pub(crate) fn with_upload_id(mut self, upload_id: impl Into<String>) -> Error {
+        if self.inner.upload_id.is_none() {
+            self.inner.upload_id = Some(upload_id.into());
+        }
+        self
+    }
+
+    pub(crate) fn with_part(mut self, part: PartContext) -> Error {
+        self.inner.part.get_or_insert(part);
+        self
+    }
+
+    pub(crate) fn with_attempts(mut self, attempts: u32) -> Error {
+        self.inner.attempts = attempts;
+        self
+    }
+
+    /// Builds an error from an HTTP response that was not a success.
+    pub(crate) fn from_response(status: StatusCode, headers: &HeaderMap, body: &str) -> Error {
+        let api = serde_json::from_str::<Envelope>(body).ok().map(|e| e.error);
+        let kind = ErrorKind::from_status(status);
+        let message = match &api {
+            Some(api) if !api.message.is_empty() => api.message.clone(),
+            _ => format!("HTTP {status}"),
+        };
+        let mut err = Error::new(kind, message);
+        err.inner.status = Some(status);
+        err.inner.request_id = header_str(headers, "x-request-id");
+        err.inner.retry_after = crate::retry::retry_after_from_headers(headers);
+        err.inner.should_retry_header = crate::retry::should_retry_header(headers);
+        if api.is_none() {
+            err.inner.body_snippet = Some(snippet(body));
+        }
+        err.inner.api = api;
+        err
+    }
+
+    /// Maps the generated crate's error; the generated type never reaches users.
+    pub(crate) fn from_generated<T>(err: GeneratedError<T>) -> Error {
+        match err {
+            GeneratedError::ResponseError(ResponseContent {
+                status,
+                headers,
+                content,
+                ..
+            }) => Error::from_response(status, &headers, &content),
+            GeneratedError::UndecodableResponse(
+                ResponseContent {
+                    status,
+                    headers,
+                    content,
+                    ..
+                },
+                source,
+            ) => {
+                let mut err = Error::new(
+                    ErrorKind::Decode,
+                    format!("could not decode the HTTP {status} response: {source}"),
+                )
+                .with_source(source);
+                err.inner.status = Some(status);
+                err.inner.request_id = header_str(&headers, "x-request-id");
+                err.inner.body_snippet = Some(snippet(&content));
+                err
+            }
+            GeneratedError::Reqwest(e) => Error::from_reqwest(e),
+            GeneratedError::Serde(e) => Error::new(
+                ErrorKind::Decode,
+                format!("could not encode or decode JSON: {e}"),
+            )
+            .with_source(e),
+            GeneratedError::Io(e) => Error::io(format!("I/O error: {e}"), e),
+        }
+    }
+
+    pub(crate) fn from_reqwest(e: reqwest::Error) -> Error {
+        // reqwest errors carry the URL but never headers; strip the URL anyway so the message
+        // stays short and no query string can leak.
+        let e = e.without_url();
+        let (kind, what) = if let Some(kind) = local_body_failure(&e) {
+            (kind, "the part's source failed")
+        } else if e.is_timeout() {
+            (ErrorKind::Timeout, "request timed out")
+        } else if e.is_connect() {
+            (ErrorKind::Connection, "could not connect")
+        } else if e.is_decode() {
+            (ErrorKind::Decode, "could not decode the response body")
+        } else if e.is_builder() {
+            (ErrorKind::InvalidInput, "could not build the request")
+        } else {
+            (ErrorKind::Connection, "connection failed")
+        };
+        let message = format!("{what}: {}", error_chain(&e));
+        Error::new(kind, message).with_source(e)
+    }
+
+    /// The broad category of this error.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The HTTP status, when a response was received.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.inner.status
+    }
+
+    /// The API's error envelope (`type`, `code`, `param`, `message`), when the response had one.
+    pub fn api_error(&self) -> Option<&ApiError> {
+        self.inner.api.as_ref()
+    }
+
+    /// The `x-request-id` header of the failing response: quote it to OpenAI support.
+    pub fn request_id(&self) -> Option<&str> {
+        self.inner.request_id.as_deref()
+    }
+
+    /// The delay the server asked for (`retry-after-ms` or `Retry-After`), if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.inner.retry_after
+    }
+
+    /// The start of an undecodable response body (at most [`BODY_SNIPPET_CHARS`] characters).
+    pub fn body_snippet(&self) -> Option<&str> {
+        self.inner.body_snippet.as_deref()
+    }
+
+    /// The operation that failed: `create_upload`, `add_upload_part`, `complete_upload`,
+    /// `cancel_upload`, or `upload_file` for orchestration-level failures.
+    pub fn operation(&self) -> Option<&'static str> {
+        self.inner.operation
+    }
+
+    /// The upload this error is about, when one had been created.
+    pub fn upload_id(&self) -> Option<&str> {
+        self.inner.upload_id.as_deref()
+    }
+
+    /// The part of a chunked upload that failed (index and byte range).
+    pub fn part(&self) -> Option<&PartContext> {
+        self.inner.part.as_ref()
+    }
+
+    /// How many attempts were made before giving up (0 when no request was sent).
+    pub fn attempts(&self) -> u32 {
+        self.inner.attempts
+    }
+
+    /// Whether retrying the same request could succeed: 408, 409, 429, 5xx, timeouts and
+    /// connection failures, unless the server said otherwise with `x-should-retry`.
+    pub fn is_retryable(&self) -> bool {
+        if let Some(should) = self.inner.should_retry_header {
+            return should;
+        }
+        match self.inner.kind {
+            ErrorKind::Timeout | ErrorKind::Connection => true,
+            ErrorKind::RateLimited | ErrorKind::Server | ErrorKind::Conflict => true,
+            _ => self.inner.status.is_some_and(|s| s.as_u16() == 408),
+        }
+    }
+
+    /// Whether this is a timeout.
+    pub fn is_timeout(&self) -> bool {
+        self.inner.kind == ErrorKind::Timeout
+    }
+
+    /// Whether this is a connection failure.
+    pub fn is_connect(&self) -> bool {
+        self.inner.kind == ErrorKind::Connection
+    }
+
+    /// Whether the API answered with an error status.
+    pub fn is_api_error(&self) -> bool {
+        self.inner.status.is_some() && self.inner.kind != ErrorKind::Decode
+    }
+}
+
+fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn snippet(body: &str) -> String {
+    let trimmed = body.trim();
+    match trimmed.char_indices().nth(BODY_SNIPPET_CHARS) {
+        Some((cut, _)) => format!("{}…", &trimmed[..cut]),
+        None => trimmed.to_owned(),
+    }
+}
+
+/// Whether the request failed because its body source (a local file or stream) failed, rather
+/// than the network: such failures are not fixed by retrying.
+fn local_body_failure(e: &reqwest::Error) -> Option<ErrorKind> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<crate::part::LengthMismatch>())
+            {
+                return Some(ErrorKind::FileChanged);
+            }
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+            ) {
+                return Some(ErrorKind::Io);
+            }
+        }
+        source = s.source();
+    }
+    None
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        if let Some(op) = inner.operation {
+            write!(f, "{op}: ")?;
+        }
+        if let Some(part) = &inner.part {
+            write!(
+                f,
+                "part {} (bytes {}..{}): ",
+                part.index, part.range.start, part.range.end
+            )?;
+        }
+        f.write_str(&inner.message)?;
+        if let Some(status) = inner.status {
+            write!(f, " (HTTP {}", status.as_u16())?;
+            if let Some(api) = &inner.api {
+                if let Some(t) = &api.kind {
+                    write!(f, ", type {t}")?;
+                }
+                if let Some(c) = &api.code {
+                    write!(f, ", code {c}")?;
+                }
+                if let Some(p) = &api.param {
+                    write!(f, ", param {p}")?;
+                }
+            }
+            f.write_str(")")?;
+        }
+        if let Some(id) = &inner.upload_id {
+            write!(f, " [upload {id}]")?;
+        }
+        if let Some(id) = &inner.request_id {
+            write!(f, " [request {id}]")?;
+        }
+        if inner.attempts > 1 {
+            write!(f, " after {} attempts", inner.attempts)?;
+        }
+        if let Some(snippet) = &inner.body_snippet {
+            write!(f, "; body: {snippet}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("Error")
+            .field("kind", &inner.kind)
+            .field("message", &inner.message)
+            .field("operation", &inner.operation)
+            .field("upload_id", &inner.upload_id)
+            .field("part", &inner.part)
+            .field("status", &inner.status)
+            .field("api", &inner.api)
+            .field("request_id", &inner.request_id)
+            .field("retry_after", &inner.retry_after)
+            .field("attempts", &inner.attempts)
+            .field("body_snippet", &inner.body_snippet)
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Shorthand for `Result<T, uploads_ext::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,264 @@
+//! The body of one part: bytes in memory, a byte range of a file, or a replayable stream.
+//!
+//! Every source can be sent again from the start, because a retried part must re-send exactly the
+//! same bytes: bytes are cheap to clone, a file range is re-read from disk, and a stream is made
+//! anew by its factory.
+
+use std::fmt;
+use std::io::SeekFrom;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt, TryStreamExt};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+
+use crate::error::{Error, Result};
+
+/// Size of the reads that stream a file range: the memory one in-flight part holds.
+pub const FILE_READ_CHUNK: usize = 256 * 1024;
+/// The largest part the API accepts (64 MiB).
+pub const MAX_PART_BYTES: u64 = 64 * 1024 * 1024;
+/// Content type of a part unless set.
+pub const DEFAULT_PART_CONTENT_TYPE: &str = "application/octet-stream";
+
+/// A boxed stream of part bytes.
+pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
+
+/// Callback told how many bytes of a part have just been handed to the connection.
+pub(crate) type SentCallback = Arc<dyn Fn(u64) + Send + Sync>;
+
+#[derive(Clone)]
+enum Source {
+    Bytes(Bytes),
+    FileRange {
+        path: Arc<PathBuf>,
+        range: Range<u64>,
+    },
+    Stream {
+        len: u64,
+        make: Arc<dyn Fn() -> ByteStream + Send + Sync>,
+    },
+}
+
+/// The bytes of one part, with the file name and content type sent in the multipart `data` field.
+#[derive(Clone)]
+pub struct PartBody {
+    source: Source,
+    file_name: String,
+    content_type: String,
+}
+
+impl fmt::Debug for PartBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let source = match &self.source {
+            Source::Bytes(b) => format!("bytes({})", b.len()),
+            Source::FileRange { path, range } => {
+                format!("file({}, {}..{})", path.display(), range.start, range.end)
+            }
+            Source::Stream { len, .. } => format!("stream({len})"),
+        };
+        f.debug_struct("PartBody")
+            .field("source", &source)
+            .field("file_name", &self.file_name)
+            .field("content_type", &self.content_type)
+            .finish()
+    }
+}
+
+impl PartBody {
+    fn with_source(source: Source) -> PartBody {
+        PartBody {
+            source,
+            file_name: "part".to_owned(),
+            content_type: DEFAULT_PART_CONTENT_TYPE.to_owned(),
+        }
+    }
+
+    /// A part from bytes in memory.
+    pub fn bytes(bytes: impl Into<Bytes>) -> PartBody {
+        PartBody::with_source(Source::Bytes(bytes.into()))
+    }
+
+    /// A part read from `range` of the file at `path`, streamed in [`FILE_READ_CHUNK`] reads
+    /// (re-read from disk if the part is retried). Fails at send time if the file is shorter.
+    pub fn file_range(path: impl AsRef<Path>, range: Range<u64>) -> PartBody {
+        PartBody::with_source(Source::FileRange {
+            path: Arc::new(path.as_ref().to_owned()),
+            range,
+        })
+    }
+
+    /// A part from a stream of known length. `make` is called once per attempt and must yield
+    /// the same `len` bytes every time (retries re-send them).
+    pub fn stream<F>(len: u64, make: F) -> PartBody
+    where
+        F: Fn() -> ByteStream + Send + Sync + 'static,
+    {
+        PartBody::with_source(Source::Stream {
+            len,
+            make: Arc::new(make),
+        })
+    }
+
+    /// The file name sent with the part (default `part`).
+    pub fn file_name(mut self, name: impl Into<String>) -> PartBody {
+        self.file_name = name.into();
+        self
+    }
+
+    /// The content type sent with the part (default [`DEFAULT_PART_CONTENT_TYPE`]).
+    pub fn content_type(mut self, content_type: impl Into<String>) -> PartBody {
+        self.content_type = content_type.into();
+        self
+    }
+
+    /// The number of bytes in this part.
+    pub fn len(&self) -> u64 {
+        match &self.source {
+            Source::Bytes(b) => b.len() as u64,
+            Source::FileRange { range, .. } => range.end.saturating_sub(range.start),
+            Source::Stream { len, .. } => *len,
+        }
+    }
+
+    /// Whether the part has no bytes (the API rejects empty parts).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Checks what can be checked before sending.
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.is_empty() {
+            return Err(Error::invalid_input("a part must not be empty"));
+        }
+        if self.len() > MAX_PART_BYTES {
+            return Err(Error::invalid_input(format!(
+                "a part may hold at most {MAX_PART_BYTES} bytes (64 MiB), this one has {}",
+                self.len()
+            )));
+        }
+        if self.content_type.parse::<mime_guess::mime::Mime>().is_err() {
+            return Err(Error::invalid_input(format!(
+                "invalid part content type {:?}",
+                self.content_type
+            )));
+        }
+        Ok(())
+    }
+
+    /// Builds the multipart part for one attempt.
+    pub(crate) async fn to_multipart(
+        &self,
+        on_sent: Option<SentCallback>,
+    ) -> Result<reqwest::multipart::Part> {
+        let len = self.len();
+        let stream: ByteStream = match &self.source {
+            Source::Bytes(b) if on_sent.is_none() => {
+                return self.finish(reqwest::multipart::Part::stream_with_length(b.clone(), len));
+            }
+            Source::Bytes(b) => Box::pin(futures_util::stream::once(std::future::ready(Ok(
+                b.clone()
+            )))),
+            Source::FileRange { path, range } => open_range(path, range.clone()).await?,
+            Source::Stream { make, .. } => make(),
+        };
+        let stream = exact_length(stream, len);
+        let stream: ByteStream = match on_sent {
+            Some(cb) => Box::pin(stream.inspect_ok(move |chunk| cb(chunk.len() as u64))),
+            None => Box::pin(stream),
+        };
+        self.finish(reqwest::multipart::Part::stream_with_length(
+            reqwest::Body::wrap_stream(stream),
+            len,
+        ))
+    }
+
+    fn finish(&self, part: reqwest::multipart::Part) -> Result<reqwest::multipart::Part> {
+        part.file_name(self.file_name.clone())
+            .mime_str(&self.content_type)
+            .map_err(|e| Error::invalid_input(format!("invalid part content type: {e}")))
+    }
+}
+
+async fn open_range(path: &Path, range: Range<u64>) -> Result<ByteStream> {
+    let mut file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
+    file.seek(SeekFrom::Start(range.start))
+        .await
+        .map_err(|e| Error::io(format!("cannot seek in {}", path.display()), e))?;
+    let limited = file.take(range.end - range.start);
+    Ok(Box::pin(ReaderStream::with_capacity(
+        limited,
+        FILE_READ_CHUNK,
+    )))
+}
+
+/// Fails the stream if it yields more or fewer than `len` bytes, so a file that shrank or grew
+/// mid-part never sends a short or long part silently.
+fn exact_length(stream: ByteStream, len: u64) -> impl Stream<Item = std::io::Result<Bytes>> + Send {
+    let mut seen = 0u64;
+    let mut done = false;
+    stream
+        .map(Some)
+        .chain(futures_util::stream::once(std::future::ready(None)))
+        .filter_map(move |item| {
+            let out = match item {
+                _ if done => None,
+                Some(Ok(chunk)) => {
+                    seen += chunk.len() as u64;
+                    if seen > len {
+                        done = true;
+                        Some(Err(length_error(seen, len)))
+                    } else {
+                        Some(Ok(chunk))
+                    }
+                }
+                Some(Err(e)) => {
+                    done = true;
+                    Some(Err(e))
+                }
+                None if seen != len => Some(Err(length_error(seen, len))),
+                None => None,
+            };
+            std::future::ready(out)
+        })
+}
+
+fn length_error(seen: u64, len: u64) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::UnexpectedEof,
+        LengthMismatch {
+            seen,
+            expected: len,
+        },
+    )
+}
+
+/// A part source that did not yield its declared length (the file changed under us).
+#[derive(Debug)]
+pub(crate) struct LengthMismatch {
+    pub(crate) seen: u64,
+    pub(crate) expected: u64,
+}
+
+impl fmt::Display for LengthMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let relation = if self.seen > self.expected {
+            "more"
+        } else {
+            "fewer"
+        };
+        write!(
+            f,
+            "part source yielded {relation} bytes than its declared {} (the file changed?)",
+            self.expected
+        )
+    }
+}
+
+impl std::error::Error for LengthMismatch {}
