@@ -243,7 +243,7 @@ impl Client {
             on_retry();
             if err.kind() == ErrorKind::RateLimited {
                 // Everyone sharing the gate pauses, not only this request.
-                gate.defer(delay);
+                gate.defer(delay, self.sleeper());
             } else {
                 self.sleeper().sleep(delay).await;
             }

@@ -111,6 +111,12 @@ pub type SleepFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 pub trait Sleep: Send + Sync + std::fmt::Debug {
     /// Waits for `duration`.
     fn sleep(&self, duration: Duration) -> SleepFuture;
+
+    /// The current time on this sleeper's clock (a test sleeper that does not really wait can
+    /// advance a virtual clock instead). Default: `Instant::now()`.
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
 }
 
 /// [`Sleep`] with `tokio::time::sleep`.
@@ -133,8 +139,8 @@ pub(crate) struct BackoffGate {
 
 impl BackoffGate {
     /// Pushes the deadline to at least `now + delay`.
-    pub(crate) fn defer(&self, delay: Duration) {
-        let target = Instant::now() + delay;
+    pub(crate) fn defer(&self, delay: Duration, sleeper: &dyn Sleep) {
+        let target = sleeper.now() + delay;
         let mut guard = self.resume_at.lock().expect("gate lock");
         if guard.is_none_or(|t| t < target) {
             *guard = Some(target);
@@ -145,7 +151,7 @@ impl BackoffGate {
     pub(crate) async fn wait(&self, sleeper: &dyn Sleep) {
         let remaining = {
             let guard = self.resume_at.lock().expect("gate lock");
-            guard.and_then(|t| t.checked_duration_since(Instant::now()))
+            guard.and_then(|t| t.checked_duration_since(sleeper.now()))
         };
         if let Some(d) = remaining.filter(|d| !d.is_zero()) {
             sleeper.sleep(d).await;
@@ -232,6 +238,46 @@ mod tests {
         assert!(over <= policy.initial_backoff, "{over:?}");
         let zero = policy.delay(1, Some(Duration::ZERO));
         assert!(zero >= policy.initial_backoff.mul_f64(0.75), "{zero:?}");
+    }
+
+    /// A sleeper that does not wait: it advances a virtual clock and records each sleep.
+    #[derive(Debug)]
+    struct VirtualSleep {
+        start: Instant,
+        slept: Mutex<Vec<Duration>>,
+    }
+
+    impl Sleep for VirtualSleep {
+        fn sleep(&self, duration: Duration) -> SleepFuture {
+            self.slept.lock().unwrap().push(duration);
+            Box::pin(std::future::ready(()))
+        }
+        fn now(&self) -> Instant {
+            self.start + self.slept.lock().unwrap().iter().sum::<Duration>()
+        }
+    }
+
+    #[tokio::test]
+    async fn one_deferral_pauses_every_waiter_until_the_deadline() {
+        let sleeper = VirtualSleep {
+            start: Instant::now(),
+            slept: Mutex::new(Vec::new()),
+        };
+        let gate = BackoffGate::default();
+        gate.wait(&sleeper).await;
+        assert!(
+            sleeper.slept.lock().unwrap().is_empty(),
+            "open gate must not sleep"
+        );
+        gate.defer(Duration::from_secs(3), &sleeper);
+        // A shorter deferral never pulls the deadline in.
+        gate.defer(Duration::from_secs(1), &sleeper);
+        let shared = gate.clone();
+        shared.wait(&sleeper).await;
+        assert_eq!(*sleeper.slept.lock().unwrap(), vec![Duration::from_secs(3)]);
+        // The deadline has passed on the virtual clock: the next waiter goes straight through.
+        gate.wait(&sleeper).await;
+        assert_eq!(sleeper.slept.lock().unwrap().len(), 1);
     }
 
     #[test]

@@ -885,7 +885,6 @@ async fn send_and_complete(
             .completed
             .fetch_add(range.end - range.start, Ordering::Relaxed);
         counters.parts_completed.fetch_add(1, Ordering::Relaxed);
-        counters.report();
         let completed = counters.completed.load(Ordering::Relaxed);
         if completed > 0 {
             secs_per_byte =
@@ -905,6 +904,8 @@ async fn send_and_complete(
             });
             j.save(path)?;
         }
+        // Reported after the journal is written: a completed part is a durable one.
+        counters.report();
     }
     if b.cancel.is_cancelled() {
         return Err(Error::new(

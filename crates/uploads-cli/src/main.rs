@@ -1,0 +1,212 @@
+//! `openai-uploads`: upload large files to OpenAI from the command line.
+//!
+//! A thin command-line front end to the [`uploads_ext`] SDK:
+//!
+//! - `openai-uploads upload FILE --purpose P` uploads a file of up to 8 GiB in parallel parts, with
+//!   a progress bar, md5 verification and optional resume journal;
+//! - `openai-uploads resume JOURNAL` finishes an upload kept with `--keep-on-failure`;
+//! - `openai-uploads cancel UPLOAD_ID` cancels a pending upload;
+//! - `openai-uploads demo` uploads a generated file to an embedded fake of the API and checks that
+//!   the server assembled identical bytes (no API key, no network).
+//!
+//! Exit codes: 0 success, 1 failure, 2 usage error or invalid input, 130 interrupted (Ctrl-C).
+//! Logs go to stderr, filtered by `RUST_LOG` (default `warn`).
+
+mod commands;
+mod demo;
+mod failure;
+mod progress;
+mod size;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::failure::Failure;
+
+/// Upload large files to the OpenAI Uploads API: parallel parts, retries, md5 check, resume.
+///
+/// Environment: OPENAI_API_KEY (required by upload, resume and cancel), OPENAI_BASE_URL
+/// (default https://api.openai.com/v1), OPENAI_ORG_ID, OPENAI_PROJECT_ID, RUST_LOG (log filter
+/// for stderr, default "warn").
+///
+/// Exit codes: 0 success; 1 failure; 2 usage error or invalid input; 130 interrupted by Ctrl-C.
+#[derive(Debug, Parser)]
+#[command(name = "openai-uploads", version, about, long_about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Upload a file (up to 8 GiB) in parallel parts and print the resulting Upload and File.
+    Upload(UploadArgs),
+    /// Finish an upload kept by `upload --keep-on-failure`, from its journal.
+    Resume(ResumeArgs),
+    /// Cancel a pending upload.
+    Cancel(CancelArgs),
+    /// Upload a generated file to an embedded fake of the API and verify the result (no API key,
+    /// no network needed).
+    Demo(DemoArgs),
+}
+
+/// Arguments of `openai-uploads upload`.
+#[derive(Debug, Args)]
+pub struct UploadArgs {
+    /// The file to upload.
+    pub file: PathBuf,
+    /// What the file is for: assistants, batch, fine-tune, vision, user_data, evals (other
+    /// values are passed through as given).
+    #[arg(long)]
+    pub purpose: String,
+    /// The file's MIME type (default: guessed from the extension; `.jsonl` is
+    /// application/jsonl; unknown extensions are application/octet-stream).
+    #[arg(long, value_name = "TYPE")]
+    pub mime_type: Option<String>,
+    /// The name the uploaded File gets (default: FILE's name).
+    #[arg(long, value_name = "NAME")]
+    pub filename: Option<String>,
+    /// Bytes per part, 1 byte to 64 MiB: a number of bytes, or with a unit K/KB/KiB, M/MB/MiB,
+    /// G/GB/GiB (all binary: K = 1024). Default: the file split across the concurrency, rounded
+    /// up to a MiB, at least 1 MiB.
+    #[arg(long, value_name = "SIZE", value_parser = size::parse_size)]
+    pub part_size: Option<u64>,
+    /// Parts sent at once, 1 to 64 (default 8).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Do not send the content's md5 for the API to check.
+    #[arg(long)]
+    pub no_md5: bool,
+    /// On failure or Ctrl-C, leave the upload pending (instead of cancelling it) so that
+    /// `openai-uploads resume JOURNAL` can finish it. Without --journal, the journal is written
+    /// to FILE.upload-journal.json.
+    #[arg(long)]
+    pub keep_on_failure: bool,
+    /// Write a resume journal here after each part (removed when the upload completes).
+    #[arg(long, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
+    /// Make the created File expire this many seconds after its creation (3600 to 2592000).
+    #[arg(long, value_name = "SECONDS")]
+    pub expires_after: Option<u64>,
+    /// Print only the final Upload object as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `openai-uploads resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The journal written by `upload --journal` / `--keep-on-failure`.
+    pub journal: PathBuf,
+    /// Parts sent at once, 1 to 64 (default 8).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Cancel the upload if this attempt fails too (default: keep it pending, resumable).
+    #[arg(long)]
+    pub cancel_on_failure: bool,
+    /// Print only the final Upload object as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `openai-uploads cancel`.
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    /// The id of the pending upload (`upload_...`).
+    pub upload_id: String,
+    /// Print only the cancelled Upload object as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `openai-uploads demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Size of the generated file (same units as --part-size).
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = size::parse_size)]
+    pub size: u64,
+    /// Parts sent at once, 1 to 64 (default 8).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Bytes per part, 1 byte to 64 MiB (default: automatic, as for upload).
+    #[arg(long, value_name = "SIZE", value_parser = size::parse_size)]
+    pub part_size: Option<u64>,
+    /// Make the fake server fail some part requests (500s and 429s, fixed seed) to show retries.
+    #[arg(long)]
+    pub faults: bool,
+    /// Print the result as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(failure::EXIT_FAILURE);
+        }
+    };
+    let outcome = runtime.block_on(run(cli));
+    // Do not wait for stray tasks (a best-effort cancel, the Ctrl-C listener).
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    match outcome {
+        Ok(()) => ExitCode::from(failure::EXIT_OK),
+        Err(failure) => {
+            let _ = std::io::stderr().write_all(failure.render().as_bytes());
+            failure.exit_code()
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Upload(args) => commands::upload(args).await,
+        Command::Resume(args) => commands::resume(args).await,
+        Command::Cancel(args) => commands::cancel(args).await,
+        Command::Demo(args) => demo::demo(args).await,
+    }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `warn`).
+fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
+}
+
+/// Writes `text` to stdout; a closed pipe (`| head`) is not an error worth a panic.
+pub fn print_stdout(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure::other(format!("cannot write to stdout: {e}"))),
+    }
+}
+
+/// Serializes `value` as pretty JSON followed by a newline.
+pub fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Failure> {
+    serde_json::to_string_pretty(value)
+        .map(|mut s| {
+            s.push('\n');
+            s
+        })
+        .map_err(|e| Failure::other(format!("cannot encode the result as JSON: {e}")))
+}

@@ -1,0 +1,607 @@
+//! Chunked uploads against the project's fake server: real HTTP on loopback, parts streamed from
+//! files on disk, parallel parts, injected faults, cancellation, expiry, resume.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use md5::{Digest, Md5};
+use uploads_ext::retry::RetryPolicy;
+use uploads_ext::upload::{FailurePolicy, MAX_PARTS};
+use uploads_ext::{Client, ErrorKind, Purpose, UploadStatus};
+use uploads_fake::{FakeConfig, FakeServer, Faults, RetryHint, UploadStatus as FakeStatus};
+
+const KIB: u64 = 1024;
+
+/// Deterministic pseudo-random content (xorshift), so every size has distinct bytes.
+fn content(len: u64, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// Retries quickly so fault tests stay fast (the policy itself is tested elsewhere).
+fn fast_retries(max: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_retries: max,
+        initial_backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(5),
+        ..RetryPolicy::default()
+    }
+}
+
+fn client_for(server: &FakeServer, retries: RetryPolicy) -> Client {
+    Client::builder()
+        .ignore_env()
+        .base_url(server.base_url())
+        .api_key(server.api_key())
+        .retry_policy(retries)
+        .build()
+        .unwrap()
+}
+
+async fn server_with(faults: Faults) -> FakeServer {
+    FakeServer::start_with(FakeConfig::default().with_faults(faults))
+        .await
+        .unwrap()
+}
+
+fn md5_hex(bytes: &[u8]) -> String {
+    hex::encode(Md5::digest(bytes))
+}
+
+/// Waits (bounded) until `cond` holds: for effects the client triggers in the background.
+async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if cond() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+#[tokio::test]
+async fn assembles_identical_bytes_for_many_sizes() {
+    let server = server_with(Faults::none()).await;
+    let client = client_for(&server, RetryPolicy::none());
+    let dir = tempfile::tempdir().unwrap();
+    let part = 64 * KIB;
+    // One byte, exactly one part, several parts with a short tail, an exact multiple.
+    for (i, size) in [1, part, 3 * part + 12_345, 4 * part]
+        .into_iter()
+        .enumerate()
+    {
+        let bytes = content(size, i as u64 + 1);
+        let path = write_file(dir.path(), &format!("f{i}.jsonl"), &bytes);
+        let upload = client
+            .upload_file(&path)
+            .purpose(Purpose::FineTune)
+            .part_size(part)
+            .concurrency(3)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("size {size}: {e}"));
+        assert_eq!(upload.status, UploadStatus::Completed);
+        assert_eq!(upload.bytes as u64, size);
+        assert_eq!(upload.filename, format!("f{i}.jsonl"));
+        let snap = server.upload(&upload.id).unwrap();
+        assert_eq!(snap.mime_type, "application/jsonl");
+        assert_eq!(snap.parts.len() as u64, size.div_ceil(part));
+        assert_eq!(
+            server.read_content(&upload.id).unwrap(),
+            bytes,
+            "size {size}"
+        );
+        assert_eq!(snap.content_md5.as_deref(), Some(md5_hex(&bytes).as_str()));
+    }
+}
+
+#[tokio::test]
+async fn bytes_and_reader_sources_upload_too() {
+    let server = server_with(Faults::none()).await;
+    let client = client_for(&server, RetryPolicy::none());
+    let bytes = content(200 * KIB + 7, 9);
+
+    let from_bytes = client
+        .upload_bytes(bytes.clone())
+        .filename("mem.bin")
+        .purpose(Purpose::Batch)
+        .part_size(64 * KIB)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(server.read_content(&from_bytes.id).unwrap(), bytes);
+    assert_eq!(
+        server.upload(&from_bytes.id).unwrap().mime_type,
+        "application/octet-stream"
+    );
+
+    let reader = std::io::Cursor::new(bytes.clone());
+    let from_reader = client
+        .upload_reader(reader, bytes.len() as u64)
+        .filename("stream.jsonl")
+        .mime_type("text/jsonl")
+        .purpose(Purpose::Unrecognized("user_data".into()))
+        .part_size(50 * KIB)
+        .concurrency(2)
+        .send()
+        .await
+        .unwrap();
+    let snap = server.upload(&from_reader.id).unwrap();
+    assert_eq!(server.read_content(&from_reader.id).unwrap(), bytes);
+    assert_eq!(snap.content_md5.as_deref(), Some(md5_hex(&bytes).as_str()));
+    assert_eq!(snap.purpose, "user_data");
+    assert_eq!(snap.mime_type, "text/jsonl");
+
+    // A reader shorter than declared fails, and the upload is cancelled.
+    let short = std::io::Cursor::new(vec![1u8; 10]);
+    let err = client
+        .upload_reader(short, 100)
+        .filename("short.bin")
+        .purpose(Purpose::Batch)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    let id = err.upload_id().expect("upload id in error").to_owned();
+    assert_eq!(server.upload(&id).unwrap().status, FakeStatus::Cancelled);
+}
+
+#[tokio::test]
+async fn limits_are_checked_before_the_first_request() {
+    let server = server_with(Faults::none()).await;
+    let client = client_for(&server, RetryPolicy::none());
+    let dir = tempfile::tempdir().unwrap();
+    let small = write_file(dir.path(), "small.bin", &content(1000, 1));
+    let empty = write_file(dir.path(), "empty.bin", b"");
+    let huge = dir.path().join("huge.bin");
+    // Sparse: 8 GiB + 1 byte without writing them.
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(8 * 1024 * 1024 * 1024 + 1)
+        .unwrap();
+
+    let cases = [
+        (
+            "missing file",
+            client
+                .upload_file(dir.path().join("nope.bin"))
+                .purpose(Purpose::Batch),
+            ErrorKind::Io,
+        ),
+        (
+            "empty file",
+            client.upload_file(&empty).purpose(Purpose::Batch),
+            ErrorKind::InvalidInput,
+        ),
+        (
+            "over 8 GiB",
+            client.upload_file(&huge).purpose(Purpose::Batch),
+            ErrorKind::InvalidInput,
+        ),
+        (
+            "part size 0",
+            client
+                .upload_file(&small)
+                .purpose(Purpose::Batch)
+                .part_size(0),
+            ErrorKind::InvalidInput,
+        ),
+        (
+            "part over 64 MiB",
+            client
+                .upload_file(&small)
+                .purpose(Purpose::Batch)
+                .part_size(64 * 1024 * KIB + 1),
+            ErrorKind::InvalidInput,
+        ),
+        (
+            "no purpose",
+            client.upload_file(&small),
+            ErrorKind::InvalidInput,
+        ),
+        (
+            "concurrency 0",
+            client
+                .upload_file(&small)
+                .purpose(Purpose::Batch)
+                .concurrency(0),
+            ErrorKind::InvalidInput,
+        ),
+        (
+            "bad mime",
+            client
+                .upload_file(&small)
+                .purpose(Purpose::Batch)
+                .mime_type("not a mime"),
+            ErrorKind::InvalidInput,
+        ),
+        (
+            "directory",
+            client.upload_file(dir.path()).purpose(Purpose::Batch),
+            ErrorKind::InvalidInput,
+        ),
+        (
+            "bytes without a name",
+            client.upload_bytes(vec![1u8; 3]).purpose(Purpose::Batch),
+            ErrorKind::InvalidInput,
+        ),
+    ];
+    for (what, builder, kind) in cases {
+        let err = builder.send().await.expect_err(what);
+        assert_eq!(err.kind(), kind, "{what}: {err}");
+        assert!(
+            err.upload_id().is_none(),
+            "{what}: no upload may be created"
+        );
+    }
+    let many = write_file(dir.path(), "many.bin", &content(MAX_PARTS + 1, 2));
+    let err = client
+        .upload_file(&many)
+        .purpose(Purpose::Batch)
+        .part_size(1)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("parts"), "{err}");
+    assert_eq!(
+        server.stats().requests.total(),
+        0,
+        "no request may reach the server"
+    );
+    assert!(server.uploads().is_empty());
+}
+
+#[tokio::test]
+async fn parts_finishing_out_of_order_are_completed_in_file_order() {
+    // Per-connection bandwidth cap: the short last part finishes long before the full ones.
+    let server = server_with(Faults::none().with_bandwidth(2 * 1024 * 1024)).await;
+    let client = client_for(&server, RetryPolicy::none());
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = content(3 * 256 * KIB + 1000, 5);
+    let path = write_file(dir.path(), "ooo.bin", &bytes);
+    let upload = client
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .part_size(256 * KIB)
+        .concurrency(4)
+        .send()
+        .await
+        .unwrap();
+    let snap = server.upload(&upload.id).unwrap();
+    let arrival: Vec<String> = snap.parts.iter().map(|p| p.id.clone()).collect();
+    let completed = snap.completed_part_ids.clone().unwrap();
+    assert_ne!(
+        arrival, completed,
+        "parts should have finished out of order"
+    );
+    assert_eq!(
+        snap.parts
+            .iter()
+            .find(|p| p.id == completed[3])
+            .unwrap()
+            .size,
+        1000
+    );
+    assert_eq!(server.read_content(&upload.id).unwrap(), bytes);
+}
+
+#[tokio::test]
+async fn concurrency_bound_is_respected_and_reached() {
+    let server = server_with(Faults::none()).await;
+    let client = client_for(&server, RetryPolicy::none());
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = content(12 * 16 * KIB, 3);
+    let path = write_file(dir.path(), "c.bin", &bytes);
+    let hold = server.hold_parts();
+    let handle = client
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .part_size(16 * KIB)
+        .concurrency(3)
+        .spawn();
+    server.wait_for_parts_in_flight(3).await;
+    assert_eq!(server.stats().parts_in_flight, 3);
+    hold.release();
+    let upload = handle.join().await.unwrap();
+    assert_eq!(server.stats().max_parts_in_flight, 3);
+    assert_eq!(server.read_content(&upload.id).unwrap(), bytes);
+}
+
+#[tokio::test]
+async fn injected_faults_with_a_fixed_seed_still_assemble_identical_bytes() {
+    let faults = Faults::none()
+        .with_seed(42)
+        .with_fail_500(0.15)
+        .with_fail_429(0.15, Duration::from_millis(5), RetryHint::Millis)
+        .with_drop_connection(0.1);
+    let server = server_with(faults).await;
+    let client = client_for(&server, fast_retries(20));
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = content(40 * 32 * KIB + 333, 7);
+    let path = write_file(dir.path(), "faulty.bin", &bytes);
+    let progress = Arc::new(Mutex::new(Vec::new()));
+    let seen = progress.clone();
+    let upload = client
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .part_size(32 * KIB)
+        .concurrency(4)
+        .on_progress(move |p| seen.lock().unwrap().push(p.clone()))
+        .send()
+        .await
+        .unwrap();
+    let stats = server.stats();
+    assert!(stats.faults.server_error > 0, "{stats:?}");
+    assert!(stats.faults.rate_limited > 0, "{stats:?}");
+    assert!(stats.faults.dropped > 0, "{stats:?}");
+    assert_eq!(server.read_content(&upload.id).unwrap(), bytes);
+    let last = progress.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(last.bytes_completed, bytes.len() as u64);
+    assert_eq!(last.parts_completed, 41);
+    assert_eq!(last.parts_total, 41);
+}
+
+#[tokio::test]
+async fn unrecoverable_failure_cancels_and_names_the_part() {
+    let server = server_with(Faults::none().with_seed(1).with_fail_500(1.0)).await;
+    let client = client_for(&server, fast_retries(1));
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "f.bin", &content(100 * KIB, 1));
+    let err = client
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .part_size(64 * KIB)
+        .concurrency(1)
+        .md5(false)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Server);
+    let part = err.part().expect("part context");
+    assert_eq!(part.index, 0);
+    assert_eq!(part.range, 0..64 * KIB);
+    assert!(
+        err.request_id().is_some_and(|id| id.starts_with("req_")),
+        "{err:?}"
+    );
+    assert_eq!(err.attempts(), 2);
+    let text = err.to_string();
+    assert!(
+        text.contains("part 0 (bytes 0..65536)") && text.contains("[request req_"),
+        "{text}"
+    );
+    let id = err.upload_id().unwrap();
+    assert_eq!(server.upload(id).unwrap().status, FakeStatus::Cancelled);
+}
+
+#[tokio::test]
+async fn keep_policy_leaves_the_upload_pending_and_resume_finishes_it() {
+    let server = server_with(Faults::none().with_seed(3).with_fail_500(1.0)).await;
+    let client = client_for(&server, fast_retries(0));
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = content(5 * 16 * KIB, 4);
+    let path = write_file(dir.path(), "keep.bin", &bytes);
+    let journal = dir.path().join("keep.journal.json");
+    let err = client
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .part_size(16 * KIB)
+        .concurrency(1) // no other part in flight when the first one fails
+        .failure_policy(FailurePolicy::Keep)
+        .journal(&journal)
+        .send()
+        .await
+        .unwrap_err();
+    let id = err.upload_id().unwrap().to_owned();
+    assert_eq!(server.upload(&id).unwrap().status, FakeStatus::Pending);
+    assert!(journal.exists());
+
+    server.set_faults(Faults::none());
+    server.reset_stats();
+    let upload = client.resume_upload(&journal).send().await.unwrap();
+    assert_eq!(upload.id, id);
+    assert_eq!(server.read_content(&id).unwrap(), bytes);
+    assert_eq!(server.stats().requests.add_part, 5);
+    assert_eq!(
+        server.stats().requests.create,
+        0,
+        "resume must not create a new upload"
+    );
+    assert!(!journal.exists(), "journal removed after completion");
+}
+
+#[tokio::test]
+async fn resume_refuses_changed_files_cancelled_and_expired_uploads() {
+    let server = server_with(Faults::none().with_seed(3).with_fail_500(1.0)).await;
+    let client = client_for(&server, fast_retries(0));
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "r.bin", &content(3 * 16 * KIB, 8));
+    let kept = |journal: &Path| {
+        client
+            .upload_file(&path)
+            .purpose(Purpose::Batch)
+            .part_size(16 * KIB)
+            .failure_policy(FailurePolicy::Keep)
+            .journal(journal)
+            .send()
+    };
+
+    // Expired: the journal's expires_at is in the past.
+    let expired = dir.path().join("expired.json");
+    kept(&expired).await.unwrap_err();
+    let mut j: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&expired).unwrap()).unwrap();
+    j["expires_at"] = serde_json::json!(1_000);
+    std::fs::write(&expired, serde_json::to_vec(&j).unwrap()).unwrap();
+    server.reset_stats();
+    let err = client.resume_upload(&expired).send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Expired, "{err}");
+
+    // Cancelled: a failed upload under the default policy is cancelled and says so.
+    let cancelled = dir.path().join("cancelled.json");
+    client
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .part_size(16 * KIB)
+        .journal(&cancelled)
+        .send()
+        .await
+        .unwrap_err();
+    server.reset_stats();
+    let err = client.resume_upload(&cancelled).send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cancelled, "{err}");
+
+    // Changed file.
+    let changed = dir.path().join("changed.json");
+    kept(&changed).await.unwrap_err();
+    std::fs::write(&path, content(3 * 16 * KIB + 1, 9)).unwrap();
+    server.reset_stats();
+    let err = client.resume_upload(&changed).send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::FileChanged, "{err}");
+    assert_eq!(
+        server.stats().requests.total(),
+        0,
+        "refusals happen before any request"
+    );
+
+    // Not a journal at all.
+    let bogus = write_file(dir.path(), "bogus.json", b"{}");
+    let err = client.resume_upload(&bogus).send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Journal, "{err}");
+}
+
+#[tokio::test]
+async fn abort_through_the_handle_cancels_on_the_server() {
+    let server = server_with(Faults::none()).await;
+    let client = client_for(&server, RetryPolicy::none());
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "a.bin", &content(8 * 16 * KIB, 2));
+    let hold = server.hold_parts();
+    let handle = client
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .part_size(16 * KIB)
+        .concurrency(2)
+        .spawn();
+    server.wait_for_parts_in_flight(2).await;
+    let err = handle.abort().await.unwrap_err();
+    drop(hold);
+    assert_eq!(err.kind(), ErrorKind::Cancelled);
+    let id = err.upload_id().unwrap();
+    assert_eq!(server.upload(id).unwrap().status, FakeStatus::Cancelled);
+}
+
+#[tokio::test]
+async fn dropping_the_future_cancels_on_the_server() {
+    let server = server_with(Faults::none()).await;
+    let client = client_for(&server, RetryPolicy::none());
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "d.bin", &content(4 * 16 * KIB, 2));
+    let hold = server.hold_parts();
+    let task = tokio::spawn(
+        client
+            .upload_file(&path)
+            .purpose(Purpose::Batch)
+            .part_size(16 * KIB)
+            .send(),
+    );
+    server.wait_for_parts_in_flight(1).await;
+    task.abort();
+    assert!(task.await.unwrap_err().is_cancelled());
+    drop(hold);
+    let id = server.uploads()[0].id.clone();
+    eventually("server-side cancel after drop", || {
+        server.upload(&id).unwrap().status == FakeStatus::Cancelled
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_file_that_changes_size_mid_upload_fails_and_is_cancelled() {
+    let server = server_with(Faults::none()).await;
+    let client = client_for(&server, RetryPolicy::none());
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "grow.bin", &content(6 * 16 * KIB, 2));
+    let hold = server.hold_parts();
+    let handle = client
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .part_size(16 * KIB)
+        .concurrency(2)
+        .spawn();
+    server.wait_for_parts_in_flight(2).await;
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(b"more bytes").unwrap();
+    }
+    hold.release();
+    let err = handle.join().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::FileChanged, "{err}");
+    let id = err.upload_id().unwrap();
+    assert_eq!(server.upload(id).unwrap().status, FakeStatus::Cancelled);
+}
+
+#[tokio::test]
+async fn parts_that_cannot_finish_before_expiry_are_not_started() {
+    let server = server_with(Faults::none()).await;
+    let client = client_for(&server, RetryPolicy::none());
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "e.bin", &content(4 * KIB, 2));
+    // The fake's uploads live one hour; a two-hour margin means no part can finish in time.
+    let err = client
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .expiry_margin(Duration::from_secs(7200))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Expired, "{err}");
+    assert_eq!(err.part().unwrap().index, 0);
+    assert_eq!(server.stats().requests.add_part, 0);
+    let id = err.upload_id().unwrap();
+    assert_eq!(server.upload(id).unwrap().status, FakeStatus::Cancelled);
+}
+
+#[tokio::test]
+async fn md5_can_be_disabled_and_expires_after_is_sent() {
+    let server = server_with(Faults::none()).await;
+    let client = client_for(&server, RetryPolicy::none());
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = content(70 * KIB, 6);
+    let path = write_file(dir.path(), "x.pdf", &bytes);
+    let upload = client
+        .upload_file(&path)
+        .purpose(Purpose::Assistants)
+        .filename("renamed.pdf")
+        .expires_after(Duration::from_secs(7200))
+        .md5(false)
+        .send()
+        .await
+        .unwrap();
+    let snap = server.upload(&upload.id).unwrap();
+    assert_eq!(snap.filename, "renamed.pdf");
+    assert_eq!(snap.mime_type, "application/pdf");
+    assert_eq!(snap.file_expires_after, Some(7200));
+    assert_eq!(server.read_content(&upload.id).unwrap(), bytes);
+    let file = upload.file.unwrap();
+    assert_eq!(file.expires_at, Some(file.created_at + 7200));
+}
