@@ -11,6 +11,7 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
+use uploads_ext::retry::RetryPolicy;
 use uploads_ext::upload::{auto_part_size, DEFAULT_CONCURRENCY};
 use uploads_ext::{Client, Purpose, MAX_UPLOAD_BYTES};
 use uploads_fake::{FakeConfig, FakeServer, Faults, RetryHint};
@@ -23,8 +24,16 @@ use crate::{print_stdout, to_json, DemoArgs};
 
 /// Seed of the fault decisions with `--faults`, so that runs are comparable.
 pub const FAULT_SEED: u64 = 7;
-/// Retries per request with `--faults` (the default 2 could, rarely, give up on a part).
-pub const FAULT_RETRIES: u32 = 6;
+/// Retry policy with `--faults`: more retries than the default 2 (which could, rarely, give up
+/// on a part) and shorter backoff, so that the demo stays quick.
+pub fn fault_retry_policy() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 6,
+        initial_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_secs(1),
+        ..RetryPolicy::default()
+    }
+}
 
 /// Runs the demo.
 pub async fn demo(args: DemoArgs) -> Result<(), Failure> {
@@ -112,7 +121,7 @@ async fn run(server: &FakeServer, args: &DemoArgs) -> Result<(), Failure> {
         .http_client(http)
         .ignore_env();
     if args.faults {
-        client = client.max_retries(FAULT_RETRIES);
+        client = client.retry_policy(fault_retry_policy());
     }
     let client = client.build().map_err(|e| sdk_failure(&e, false))?;
 
@@ -234,7 +243,13 @@ fn human_report(r: &Report, faults: bool) -> String {
 pub fn write_random_file(path: &Path, size: u64, seed: u64) -> std::io::Result<String> {
     let mut file = std::fs::File::create(path)?;
     let mut hasher = Sha256::new();
-    let mut state = seed | 1;
+    // splitmix64 of the seed: distinct seeds give distinct, non-zero states.
+    let mut state = {
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)).max(1)
+    };
     let mut buf = vec![0u8; MIB as usize];
     let mut left = size;
     while left > 0 {

@@ -88,20 +88,22 @@ pub struct Interrupt {
 }
 
 impl Interrupt {
-    /// Starts listening for Ctrl-C. Must be called inside the Tokio runtime.
+    /// Starts listening for Ctrl-C. Must be called inside the Tokio runtime. On Unix the SIGINT
+    /// handler is registered before this returns, so a Ctrl-C at any later moment is caught.
     pub fn install(tracker: &Tracker) -> Interrupt {
         let token = CancellationToken::new();
         let flag = Arc::new(AtomicBool::new(false));
+        let mut signals = Signals::register();
         let task = {
             let (token, flag, tracker) = (token.clone(), flag.clone(), tracker.clone());
             tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_err() {
+                if !signals.next().await {
                     return;
                 }
                 flag.store(true, Ordering::SeqCst);
                 tracker.note("interrupted: stopping the upload (press Ctrl-C again to quit now)");
                 token.cancel();
-                if tokio::signal::ctrl_c().await.is_ok() {
+                if signals.next().await {
                     tracker.finish();
                     eprintln!("interrupted again: quitting");
                     std::process::exit(i32::from(EXIT_INTERRUPTED));
@@ -125,5 +127,37 @@ impl Interrupt {
 impl Drop for Interrupt {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// A stream of Ctrl-C presses.
+enum Signals {
+    /// SIGINT, registered eagerly.
+    #[cfg(unix)]
+    Unix(tokio::signal::unix::Signal),
+    /// `tokio::signal::ctrl_c`, registered when first polled (non-Unix platforms, or when the
+    /// Unix handler could not be installed).
+    Portable,
+}
+
+impl Signals {
+    fn register() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            if let Ok(sigint) = signal(SignalKind::interrupt()) {
+                return Signals::Unix(sigint);
+            }
+        }
+        Signals::Portable
+    }
+
+    /// Waits for the next Ctrl-C; false if signals cannot be received.
+    async fn next(&mut self) -> bool {
+        match self {
+            #[cfg(unix)]
+            Signals::Unix(sigint) => sigint.recv().await.is_some(),
+            Signals::Portable => tokio::signal::ctrl_c().await.is_ok(),
+        }
     }
 }

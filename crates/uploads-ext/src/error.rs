@@ -382,6 +382,12 @@ fn local_body_failure(e: &reqwest::Error) -> Option<ErrorKind> {
             {
                 return Some(ErrorKind::FileChanged);
             }
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<crate::part::SourceFailure>())
+            {
+                return Some(ErrorKind::Io);
+            }
             if matches!(
                 io.kind(),
                 std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied

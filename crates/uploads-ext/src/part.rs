@@ -163,8 +163,10 @@ impl PartBody {
             Source::Bytes(b) => Box::pin(futures_util::stream::once(std::future::ready(Ok(
                 b.clone()
             )))),
-            Source::FileRange { path, range } => open_range(path, range.clone()).await?,
-            Source::Stream { make, .. } => make(),
+            Source::FileRange { path, range } => {
+                mark_source_errors(open_range(path, range.clone()).await?)
+            }
+            Source::Stream { make, .. } => mark_source_errors(make()),
         };
         let stream = exact_length(stream, len);
         let stream: ByteStream = match on_sent {
@@ -196,6 +198,29 @@ async fn open_range(path: &Path, range: Range<u64>) -> Result<ByteStream> {
         limited,
         FILE_READ_CHUNK,
     )))
+}
+
+/// Tags every error the part's own source yields (a failed file read, a failing user stream), so
+/// that the request's error is reported as [`crate::ErrorKind::Io`] and not retried, rather than
+/// being mistaken for a network failure.
+fn mark_source_errors(stream: ByteStream) -> ByteStream {
+    Box::pin(stream.map_err(|e| std::io::Error::new(e.kind(), SourceFailure(e))))
+}
+
+/// An error yielded by a part's source (not by the network); see [`mark_source_errors`].
+#[derive(Debug)]
+pub(crate) struct SourceFailure(pub(crate) std::io::Error);
+
+impl fmt::Display for SourceFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for SourceFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
 }
 
 /// Fails the stream if it yields more or fewer than `len` bytes, so a file that shrank or grew

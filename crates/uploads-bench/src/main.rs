@@ -1,0 +1,387 @@
+//! Benchmark: upload a 1 GiB file through `uploads-ext` to the fake server and print a table of
+//! throughput and the uploading process's peak RSS, on plain loopback and with a simulated WAN
+//! (latency plus a per-connection bandwidth cap on the server side), next to the server's raw
+//! ingest rate (the ceiling).
+//!
+//! Run: `cargo run --release -p uploads-bench` (or `-- --size-mib 256` for a quicker look).
+//!
+//! Each measured upload runs in a child process (this binary re-executed with `child`), so its
+//! peak RSS (`VmHWM`) is the client's alone; the fake server runs in the parent, in `Discard`
+//! mode (bytes counted, not stored) so disk speed does not cap the figures.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use serde::{Deserialize, Serialize};
+use uploads_ext::upload::DEFAULT_CONCURRENCY;
+use uploads_ext::{Client, Purpose};
+use uploads_fake::{FakeConfig, FakeServer, Faults, Storage};
+
+const MIB: u64 = 1024 * 1024;
+
+#[derive(Parser)]
+#[command(about = "Throughput and peak RSS of uploads-ext against the fake server")]
+struct Args {
+    #[command(subcommand)]
+    command: Option<Role>,
+    /// Size of the uploaded file in MiB.
+    #[arg(long, default_value_t = 1024)]
+    size_mib: u64,
+    /// Simulated WAN: one-way latency added per request, in milliseconds.
+    #[arg(long, default_value_t = 50)]
+    wan_latency_ms: u64,
+    /// Simulated WAN: per-connection bandwidth cap, in MiB/s.
+    #[arg(long, default_value_t = 32)]
+    wan_cap_mib: u64,
+    /// Skip the WAN rows (they take longest).
+    #[arg(long)]
+    no_wan: bool,
+}
+
+#[derive(Subcommand)]
+enum Role {
+    /// Internal: one measured upload (prints a JSON result line).
+    Child {
+        #[arg(long)]
+        base_url: String,
+        #[arg(long)]
+        api_key: String,
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long)]
+        concurrency: usize,
+        /// Send in-memory parts with raw HTTP instead of the SDK (the ingest ceiling).
+        #[arg(long)]
+        raw: bool,
+        /// Upload without computing the md5.
+        #[arg(long)]
+        no_md5: bool,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct Measurement {
+    bytes: u64,
+    seconds: f64,
+    peak_rss_kib: u64,
+    parts: usize,
+}
+
+fn main() {
+    let args = Args::parse();
+    match args.command {
+        Some(Role::Child {
+            base_url,
+            api_key,
+            file,
+            concurrency,
+            raw,
+            no_md5,
+        }) => {
+            let m = child(&base_url, &api_key, &file, concurrency, raw, !no_md5);
+            println!("{}", serde_json::to_string(&m).unwrap());
+        }
+        None => parent(&args),
+    }
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn child(
+    base_url: &str,
+    api_key: &str,
+    file: &Path,
+    concurrency: usize,
+    raw: bool,
+    md5: bool,
+) -> Measurement {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = Client::builder()
+            .ignore_env()
+            .base_url(base_url)
+            .api_key(api_key)
+            .build()
+            .unwrap();
+        let size = std::fs::metadata(file).unwrap().len();
+        let started = Instant::now();
+        let parts = if raw {
+            raw_ingest(&client, base_url, api_key, size, concurrency).await
+        } else {
+            let upload = client
+                .upload_file(file)
+                .purpose(Purpose::Batch)
+                .concurrency(concurrency)
+                .md5(md5)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("upload failed: {e}"));
+            assert_eq!(upload.bytes as u64, size);
+            size.div_ceil(uploads_ext::upload::auto_part_size(size, concurrency)) as usize
+        };
+        Measurement {
+            bytes: size,
+            seconds: started.elapsed().as_secs_f64(),
+            peak_rss_kib: peak_rss_kib(),
+            parts,
+        }
+    })
+}
+
+/// The ceiling: the same number of bytes as 64 MiB parts of one shared in-memory buffer, sent
+/// with plain reqwest (no file reads, no md5, no retries), `concurrency` at a time.
+async fn raw_ingest(
+    client: &Client,
+    base_url: &str,
+    api_key: &str,
+    size: u64,
+    concurrency: usize,
+) -> usize {
+    use futures_util::StreamExt;
+    let upload = client
+        .create_upload()
+        .filename("ceiling.bin")
+        .purpose(Purpose::Batch)
+        .bytes(size)
+        .mime_type("application/octet-stream")
+        .send()
+        .await
+        .unwrap();
+    let part = 64 * MIB;
+    let buffer = bytes::Bytes::from(vec![0x5au8; part as usize]);
+    let http = reqwest::Client::new();
+    let url = format!("{base_url}/uploads/{}/parts", upload.id);
+    let count = size.div_ceil(part) as usize;
+    let ids: Vec<String> = futures_util::stream::iter(0..count)
+        .map(|i| {
+            let len = (size - i as u64 * part).min(part) as usize;
+            let body = buffer.slice(..len);
+            let (http, url) = (http.clone(), url.clone());
+            async move {
+                let form = reqwest::multipart::Form::new().part(
+                    "data",
+                    reqwest::multipart::Part::stream_with_length(body, len as u64)
+                        .file_name("p")
+                        .mime_str("application/octet-stream")
+                        .unwrap(),
+                );
+                let resp = http
+                    .post(url)
+                    .bearer_auth(api_key)
+                    .multipart(form)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(resp.status().is_success(), "{}", resp.status());
+                let v: serde_json::Value = resp.json().await.unwrap();
+                v["id"].as_str().unwrap().to_owned()
+            }
+        })
+        .buffered(concurrency)
+        .collect()
+        .await;
+    client
+        .complete_upload(&upload.id)
+        .part_ids(ids)
+        .send()
+        .await
+        .unwrap();
+    count
+}
+
+struct Row {
+    scenario: String,
+    concurrency: usize,
+    m: Measurement,
+    target: Option<(f64, String)>,
+}
+
+fn run_child(
+    server: &FakeServer,
+    file: &Path,
+    concurrency: usize,
+    raw: bool,
+    md5: bool,
+) -> Measurement {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "child",
+        "--base-url",
+        &server.base_url(),
+        "--api-key",
+        &server.api_key(),
+    ])
+    .arg("--file")
+    .arg(file)
+    .args(["--concurrency", &concurrency.to_string()]);
+    if raw {
+        cmd.arg("--raw");
+    }
+    if !md5 {
+        cmd.arg("--no-md5");
+    }
+    let out = cmd.output().expect("spawn child");
+    assert!(
+        out.status.success(),
+        "child failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("child result")
+}
+
+fn mib_s(m: &Measurement) -> f64 {
+    m.bytes as f64 / MIB as f64 / m.seconds
+}
+
+fn parent(args: &Args) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bench.bin");
+    eprint!("writing a {} MiB file... ", args.size_mib);
+    write_file(&file, args.size_mib * MIB);
+    eprintln!("done");
+
+    let loopback = Faults::none();
+    let wan = Faults::none()
+        .with_latency(Duration::from_millis(args.wan_latency_ms))
+        .with_bandwidth(args.wan_cap_mib * MIB);
+    let server = FakeServer::start_background(
+        FakeConfig::default()
+            .with_storage(Storage::Discard)
+            .with_faults(loopback.clone()),
+    )
+    .unwrap();
+
+    let mut rows = Vec::new();
+    eprintln!("ceiling: raw ingest, concurrency {DEFAULT_CONCURRENCY}");
+    let ceiling = run_child(&server, &file, DEFAULT_CONCURRENCY, true, false);
+    let ceiling_rate = mib_s(&ceiling);
+    rows.push(Row {
+        scenario: "ceiling (raw HTTP from memory)".into(),
+        concurrency: DEFAULT_CONCURRENCY,
+        m: ceiling,
+        target: None,
+    });
+    for c in [1, DEFAULT_CONCURRENCY] {
+        eprintln!("loopback, concurrency {c}");
+        let m = run_child(&server, &file, c, false, true);
+        let target = (c == DEFAULT_CONCURRENCY).then(|| {
+            (
+                0.8 * ceiling_rate,
+                format!(">= 80% of ceiling ({:.0})", 0.8 * ceiling_rate),
+            )
+        });
+        rows.push(Row {
+            scenario: "loopback".into(),
+            concurrency: c,
+            m,
+            target,
+        });
+    }
+    eprintln!("loopback, concurrency {DEFAULT_CONCURRENCY}, md5 off");
+    let m = run_child(&server, &file, DEFAULT_CONCURRENCY, false, false);
+    rows.push(Row {
+        scenario: "loopback, md5 off".into(),
+        concurrency: DEFAULT_CONCURRENCY,
+        m,
+        target: Some((
+            0.8 * ceiling_rate,
+            format!(">= 80% of ceiling ({:.0})", 0.8 * ceiling_rate),
+        )),
+    });
+    if !args.no_wan {
+        server.set_faults(wan);
+        for c in [1, DEFAULT_CONCURRENCY] {
+            eprintln!("WAN, concurrency {c}");
+            let m = run_child(&server, &file, c, false, true);
+            let want = 0.8 * c as f64 * args.wan_cap_mib as f64;
+            rows.push(Row {
+                scenario: format!(
+                    "WAN ({} ms, {} MiB/s per connection)",
+                    args.wan_latency_ms, args.wan_cap_mib
+                ),
+                concurrency: c,
+                m,
+                target: Some((want, format!(">= 0.8 x {c} x cap ({want:.0})"))),
+            });
+        }
+    }
+
+    println!();
+    println!(
+        "| scenario | concurrency | parts | seconds | MiB/s | peak RSS (MiB) | target | met |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let mut all_met = true;
+    for r in &rows {
+        let rate = mib_s(&r.m);
+        let rss = r.m.peak_rss_kib as f64 / 1024.0;
+        let rss_ok = r.scenario == "ceiling (raw HTTP from memory)" || rss < 64.0;
+        let (target, met) = match &r.target {
+            Some((want, text)) => (text.clone(), rate >= *want && rss_ok),
+            None => ("-".to_owned(), rss_ok),
+        };
+        all_met &= met;
+        println!(
+            "| {} | {} | {} | {:.2} | {:.0} | {:.1} | {}{} | {} |",
+            r.scenario,
+            r.concurrency,
+            r.m.parts,
+            r.m.seconds,
+            rate,
+            rss,
+            target,
+            if r.scenario.starts_with("ceiling") {
+                ""
+            } else {
+                "; RSS < 64 MiB"
+            },
+            if met { "yes" } else { "NO" }
+        );
+    }
+    println!();
+    println!(
+        "{} MiB file, machine: {} cores; all targets met: {}",
+        args.size_mib,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        if all_met { "yes" } else { "NO" }
+    );
+    std::io::stdout().flush().unwrap();
+}
+
+fn write_file(path: &Path, size: u64) {
+    let mut f =
+        std::io::BufWriter::with_capacity(MIB as usize, std::fs::File::create(path).unwrap());
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut chunk = vec![0u8; MIB as usize];
+    let mut left = size;
+    while left > 0 {
+        for word in chunk.chunks_exact_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            word.copy_from_slice(&x.to_le_bytes());
+        }
+        let n = left.min(MIB) as usize;
+        f.write_all(&chunk[..n]).unwrap();
+        left -= n as u64;
+    }
+    f.flush().unwrap();
+}

@@ -1,0 +1,531 @@
+//! Drives the `openai-uploads` binary as a user would: spawns it against an in-process fake of
+//! the Uploads API and checks exit codes, stdout JSON, stderr messages and the server's state.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uploads_fake::{FakeConfig, FakeServer, Faults, UploadStatus};
+
+const BIN: &str = env!("CARGO_BIN_EXE_openai-uploads");
+const KIB: usize = 1024;
+const MIB: usize = 1024 * 1024;
+
+/// The outcome of one run of the binary.
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON value ({e}): {self:#?}"))
+    }
+}
+
+fn server() -> FakeServer {
+    FakeServer::start_background(FakeConfig::default()).expect("fake server starts")
+}
+
+/// The binary with a clean environment pointed at `server`.
+fn cli(server: &FakeServer) -> Command {
+    let mut cmd = Command::new(BIN);
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy().into_owned();
+        if name.starts_with("OPENAI_") || name == "RUST_LOG" {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.env("OPENAI_BASE_URL", server.base_url())
+        .env("OPENAI_API_KEY", server.api_key())
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Run {
+    let out = cmd.output().expect("the binary runs");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+/// Writes `len` deterministic, non-repeating bytes and returns their sha256 (hex).
+fn write_file(path: &Path, len: usize, seed: u8) -> String {
+    let bytes: Vec<u8> = (0..len)
+        .map(|i| ((i as u64).wrapping_mul(2_654_435_761) >> 7) as u8 ^ seed)
+        .collect();
+    std::fs::write(path, &bytes).unwrap();
+    hex::encode(Sha256::digest(&bytes))
+}
+
+fn temp_file(len: usize, seed: u8) -> (tempfile::TempDir, PathBuf, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("train.jsonl");
+    let sha = write_file(&path, len, seed);
+    (dir, path, sha)
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+#[test]
+fn upload_json_prints_the_completed_upload_and_the_server_has_identical_bytes() {
+    let server = server();
+    let len = 300 * KIB + 7;
+    let (_dir, path, sha) = temp_file(len, 1);
+    let out = run(cli(&server).args(["upload"]).arg(&path).args([
+        "--purpose",
+        "fine-tune",
+        "--json",
+        "--part-size",
+        "64KiB",
+        "--concurrency",
+        "3",
+    ]));
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let upload = out.json();
+    assert_eq!(upload["status"], "completed", "{out:#?}");
+    assert_eq!(upload["bytes"], len as u64);
+    assert_eq!(upload["filename"], "train.jsonl");
+    assert_eq!(upload["purpose"], "fine-tune");
+    let file_id = upload["file"]["id"].as_str().expect("file.id is a string");
+    assert!(file_id.starts_with("file-"), "{file_id}");
+    // No progress bar (stderr is not a terminal) and nothing else either.
+    assert_eq!(out.stderr, "", "{out:#?}");
+
+    let id = upload["id"].as_str().unwrap();
+    let snapshot = server.upload(id).expect("the server knows the upload");
+    assert_eq!(snapshot.status, UploadStatus::Completed);
+    assert_eq!(snapshot.file_id.as_deref(), Some(file_id));
+    assert_eq!(snapshot.content_sha256.as_deref(), Some(sha.as_str()));
+    assert_eq!(snapshot.mime_type, "application/jsonl");
+    assert_eq!(
+        snapshot.completed_part_ids.as_ref().map(Vec::len),
+        Some(len.div_ceil(64 * KIB))
+    );
+    // The md5 was sent and checked by default.
+    assert!(snapshot.content_md5.is_some());
+    let stats = server.stats();
+    assert!(
+        (1..=3).contains(&stats.max_parts_in_flight),
+        "{}",
+        stats.max_parts_in_flight
+    );
+    assert_eq!(server.uploads().len(), 1);
+}
+
+#[test]
+fn upload_without_json_prints_a_short_summary() {
+    let server = server();
+    let (_dir, path, _) = temp_file(100 * KIB, 2);
+    let out = run(cli(&server).args(["upload"]).arg(&path).args([
+        "--purpose",
+        "batch",
+        "--filename",
+        "renamed.jsonl",
+        "--mime-type",
+        "text/plain",
+        "--no-md5",
+    ]));
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let uploads = server.uploads();
+    assert_eq!(uploads.len(), 1);
+    let snapshot = &uploads[0];
+    assert_eq!(snapshot.filename, "renamed.jsonl");
+    assert_eq!(snapshot.mime_type, "text/plain");
+    assert!(out
+        .stdout
+        .contains(&format!("upload id: {}\n", snapshot.id)));
+    assert!(out.stdout.contains(&format!(
+        "file id:   {}\n",
+        snapshot.file_id.as_deref().unwrap()
+    )));
+    assert!(out.stdout.contains("bytes:     102400 "), "{out:#?}");
+    assert!(out.stdout.contains("status:    completed\n"), "{out:#?}");
+    assert!(serde_json::from_str::<Value>(&out.stdout).is_err());
+}
+
+/// Runs a command that must fail before any request and checks nothing reached the server.
+fn rejected_before_any_request(server: &FakeServer, cmd: &mut Command) -> Run {
+    let out = run(cmd);
+    assert!(
+        server.uploads().is_empty(),
+        "an upload was created: {out:#?}"
+    );
+    assert_eq!(server.stats().requests.total(), 0, "{out:#?}");
+    assert_eq!(out.stdout, "", "{out:#?}");
+    out
+}
+
+#[test]
+fn empty_file_is_invalid_input() {
+    let server = server();
+    let (_dir, path, _) = temp_file(0, 0);
+    let out = rejected_before_any_request(
+        &server,
+        cli(&server)
+            .args(["upload"])
+            .arg(&path)
+            .args(["--purpose", "fine-tune"]),
+    );
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert!(out.stderr.starts_with("error: "), "{out:#?}");
+    assert!(out.stderr.contains("empty"), "{out:#?}");
+}
+
+#[test]
+fn part_size_over_64_mib_is_invalid_input() {
+    let server = server();
+    let (_dir, path, _) = temp_file(KIB, 3);
+    let out = rejected_before_any_request(
+        &server,
+        cli(&server).args(["upload"]).arg(&path).args([
+            "--purpose",
+            "fine-tune",
+            "--part-size",
+            "100MiB",
+        ]),
+    );
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert!(out.stderr.contains("part size"), "{out:#?}");
+    assert!(out.stderr.contains("104857600"), "{out:#?}");
+}
+
+#[test]
+fn garbage_part_size_is_a_usage_error() {
+    let server = server();
+    let (_dir, path, _) = temp_file(KIB, 4);
+    let out = rejected_before_any_request(
+        &server,
+        cli(&server).args(["upload"]).arg(&path).args([
+            "--purpose",
+            "fine-tune",
+            "--part-size",
+            "12XB",
+        ]),
+    );
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert!(out.stderr.contains("12XB"), "{out:#?}");
+    assert!(out.stderr.contains("unknown unit"), "{out:#?}");
+}
+
+#[test]
+fn missing_file_names_the_path() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no-such-file.jsonl");
+    let out = rejected_before_any_request(
+        &server,
+        cli(&server)
+            .args(["upload"])
+            .arg(&path)
+            .args(["--purpose", "fine-tune"]),
+    );
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    assert!(out.stderr.contains(&path.display().to_string()), "{out:#?}");
+}
+
+#[test]
+fn missing_api_key_is_a_usage_error() {
+    let server = server();
+    let (_dir, path, _) = temp_file(KIB, 5);
+    let out = rejected_before_any_request(
+        &server,
+        cli(&server)
+            .env_remove("OPENAI_API_KEY")
+            .args(["upload"])
+            .arg(&path)
+            .args(["--purpose", "fine-tune"]),
+    );
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert!(out.stderr.contains("OPENAI_API_KEY"), "{out:#?}");
+
+    // The same for the other commands that need a key.
+    for args in [["cancel", "upload_abc"], ["resume", "journal.json"]] {
+        let out = rejected_before_any_request(
+            &server,
+            cli(&server).env_remove("OPENAI_API_KEY").args(args),
+        );
+        assert_eq!(out.code, Some(2), "{args:?}: {out:#?}");
+        assert!(out.stderr.contains("OPENAI_API_KEY"), "{out:#?}");
+    }
+}
+
+#[test]
+fn missing_purpose_is_a_usage_error() {
+    let server = server();
+    let (_dir, path, _) = temp_file(KIB, 6);
+    let out = rejected_before_any_request(&server, cli(&server).args(["upload"]).arg(&path));
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert!(out.stderr.contains("--purpose"), "{out:#?}");
+}
+
+#[test]
+fn wrong_api_key_fails_with_the_status_and_request_id() {
+    let server = server();
+    let (_dir, path, _) = temp_file(10 * KIB, 7);
+    let secret = "sk-wrong-Zq9SECRETvalue";
+    let out = run(cli(&server)
+        .env("OPENAI_API_KEY", secret)
+        .args(["upload"])
+        .arg(&path)
+        .args(["--purpose", "fine-tune", "--json"]));
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    assert_eq!(out.stdout, "", "{out:#?}");
+    assert!(out.stderr.contains("401"), "{out:#?}");
+    let request_id = out
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("request id: "))
+        .unwrap_or_else(|| panic!("no request id line: {out:#?}"));
+    assert!(!request_id.trim().is_empty());
+    assert!(out.stderr.contains("OPENAI_API_KEY"), "{out:#?}");
+    assert!(!out.stderr.contains(secret), "the API key was printed");
+    assert!(server.uploads().is_empty());
+}
+
+#[test]
+fn cancel_json_cancels_a_pending_upload() {
+    let server = server();
+    let client = uploads_ext::Client::builder()
+        .base_url(server.base_url())
+        .api_key(server.api_key())
+        .ignore_env()
+        .build()
+        .unwrap();
+    let created = block_on(
+        client
+            .create_upload()
+            .filename("x.jsonl")
+            .purpose(uploads_ext::Purpose::FineTune)
+            .bytes(10)
+            .mime_type("application/jsonl")
+            .send(),
+    )
+    .unwrap();
+    assert_eq!(
+        server.upload(&created.id).unwrap().status,
+        UploadStatus::Pending
+    );
+
+    let out = run(cli(&server).args(["cancel", &created.id, "--json"]));
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let upload = out.json();
+    assert_eq!(upload["id"], created.id.as_str());
+    assert_eq!(upload["status"], "cancelled");
+    assert_eq!(
+        server.upload(&created.id).unwrap().status,
+        UploadStatus::Cancelled
+    );
+
+    // Cancelling an unknown upload fails with the API's 404.
+    let out = run(cli(&server).args(["cancel", "upload_doesnotexist"]));
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    assert!(out.stderr.contains("404"), "{out:#?}");
+    assert!(out.stderr.contains("request id: "), "{out:#?}");
+}
+
+#[test]
+fn demo_json_reports_a_verified_upload() {
+    // The demo embeds its own server: no OPENAI_* variables at all.
+    let mut cmd = Command::new(BIN);
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy().into_owned();
+        if name.starts_with("OPENAI_") {
+            cmd.env_remove(name);
+        }
+    }
+    let out = run(cmd.args(["demo", "--size", "3MiB", "--json"]));
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let report = out.json();
+    assert_eq!(report["verified"], true, "{out:#?}");
+    assert_eq!(report["bytes"], 3 * MIB as u64);
+    let sha = report["sha256"].as_str().unwrap();
+    assert_eq!(sha.len(), 64);
+    assert_eq!(report["server_sha256"].as_str(), Some(sha));
+    assert_eq!(report["upload"]["status"], "completed");
+    assert_eq!(report["upload"]["bytes"], 3 * MIB as u64);
+    assert!(report["upload"]["file"]["id"].is_string());
+    assert!(report["parts"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn demo_prints_verified() {
+    let out = run(Command::new(BIN)
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("OPENAI_BASE_URL")
+        .args(["demo", "--size", "1MiB", "--part-size", "256KiB"]));
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(
+        out.stdout
+            .contains("verified: server assembled identical bytes (sha256 "),
+        "{out:#?}"
+    );
+    assert!(out.stdout.contains("in 4 parts"), "{out:#?}");
+}
+
+#[test]
+fn demo_with_faults_retries_and_still_verifies() {
+    let out = run(Command::new(BIN).args([
+        "demo",
+        "--size",
+        "1MiB",
+        "--part-size",
+        "64KiB",
+        "--faults",
+        "--json",
+    ]));
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let report = out.json();
+    assert_eq!(report["verified"], true);
+    assert!(report["faults_injected"].as_u64().unwrap() > 0, "{out:#?}");
+}
+
+#[test]
+fn demo_rejects_a_bad_part_size() {
+    let out = run(Command::new(BIN).args(["demo", "--size", "1MiB", "--part-size", "65MiB"]));
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert!(out.stderr.contains("part size"), "{out:#?}");
+}
+
+#[test]
+fn kept_upload_can_be_resumed() {
+    let server = FakeServer::start_background(
+        FakeConfig::default().with_faults(Faults::none().with_fail_500(1.0)),
+    )
+    .unwrap();
+    let len = 200 * KIB + 3;
+    let (dir, path, sha) = temp_file(len, 8);
+    let journal = dir.path().join("upload.journal");
+
+    // Every part fails (after the default 2 retries): the upload is kept, not cancelled.
+    let out = run(cli(&server).args(["upload"]).arg(&path).args([
+        "--purpose",
+        "fine-tune",
+        "--part-size",
+        "64KiB",
+        "--concurrency",
+        "2",
+        "--keep-on-failure",
+        "--journal",
+        journal.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    assert_eq!(out.stdout, "", "{out:#?}");
+    assert!(out.stderr.contains("500"), "{out:#?}");
+    assert!(
+        out.stderr.contains(&format!(
+            "resume with: openai-uploads resume {}",
+            journal.display()
+        )),
+        "{out:#?}"
+    );
+    assert!(journal.exists(), "the journal was not kept");
+    let uploads = server.uploads();
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(uploads[0].status, UploadStatus::Pending);
+    let id = uploads[0].id.clone();
+
+    // Starting another upload with the same journal would orphan this one: refused.
+    let before = server.stats().requests.total();
+    let out = run(cli(&server).args(["upload"]).arg(&path).args([
+        "--purpose",
+        "fine-tune",
+        "--journal",
+        journal.to_str().unwrap(),
+    ]));
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert!(out.stderr.contains("already exists"), "{out:#?}");
+    assert_eq!(server.stats().requests.total(), before);
+
+    server.set_faults(Faults::none());
+    let out =
+        run(cli(&server)
+            .args(["resume"])
+            .arg(&journal)
+            .args(["--json", "--concurrency", "4"]));
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let upload = out.json();
+    assert_eq!(upload["id"], id.as_str());
+    assert_eq!(upload["status"], "completed");
+    assert_eq!(upload["bytes"], len as u64);
+    let snapshot = server.upload(&id).unwrap();
+    assert_eq!(snapshot.status, UploadStatus::Completed);
+    assert_eq!(snapshot.content_sha256.as_deref(), Some(sha.as_str()));
+    assert_eq!(server.uploads().len(), 1, "resume created a new upload");
+    assert!(!journal.exists(), "the journal outlived the upload");
+}
+
+#[test]
+fn resume_with_a_missing_journal_fails() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("missing.journal");
+    let out = rejected_before_any_request(&server, cli(&server).arg("resume").arg(&journal));
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    assert!(
+        out.stderr.contains(&journal.display().to_string()),
+        "{out:#?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_cancels_the_upload_and_exits_130() {
+    let server = server();
+    let (_dir, path, _) = temp_file(256 * KIB, 9);
+    let hold = server.hold_parts();
+    let mut child = cli(&server)
+        .args(["upload"])
+        .arg(&path)
+        .args([
+            "--purpose",
+            "fine-tune",
+            "--part-size",
+            "64KiB",
+            "--concurrency",
+            "2",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Both parts are in flight, held by the server: the upload is certainly under way.
+    let in_flight = block_on(async {
+        tokio::time::timeout(Duration::from_secs(60), server.wait_for_parts_in_flight(2)).await
+    });
+    if in_flight.is_err() {
+        let _ = child.kill();
+        panic!("the upload never had 2 parts in flight");
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    drop(hold);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    // The default failure policy cancelled the upload on the server.
+    let uploads = server.uploads();
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(uploads[0].status, UploadStatus::Cancelled, "{stderr}");
+}

@@ -1,0 +1,652 @@
+//! Retry behaviour: which failures are retried, how many times, how long the client waits (via an
+//! injected sleeper that records the requested delays and returns at once), and that a retried
+//! part re-sends exactly the same bytes.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use mockito::{Matcher, Mock, ServerGuard};
+use serde_json::json;
+use uploads_ext::part::ByteStream;
+use uploads_ext::retry::{RetryPolicy, Sleep, SleepFuture};
+use uploads_ext::{Client, ClientBuilder, Error, ErrorKind, PartBody, Purpose};
+
+/// Records every requested delay and returns immediately.
+#[derive(Debug, Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<Duration>>>);
+
+impl Recorder {
+    fn delays(&self) -> Vec<Duration> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl Sleep for Recorder {
+    fn sleep(&self, duration: Duration) -> SleepFuture {
+        self.0.lock().unwrap().push(duration);
+        Box::pin(std::future::ready(()))
+    }
+}
+
+fn builder(base_url: String, recorder: &Recorder) -> ClientBuilder {
+    Client::builder()
+        .ignore_env()
+        .api_key("sk-test-retries")
+        .base_url(base_url)
+        .sleep_impl(recorder.clone())
+}
+
+fn client(server: &ServerGuard, recorder: &Recorder) -> Client {
+    builder(server.url(), recorder).build().unwrap()
+}
+
+const OPERATIONS: [&str; 4] = [
+    "/uploads",
+    "/uploads/upload_abc/parts",
+    "/uploads/upload_abc/complete",
+    "/uploads/upload_abc/cancel",
+];
+
+async fn run(client: &Client, op: usize) -> Result<(), Error> {
+    match op {
+        0 => client
+            .create_upload()
+            .filename("a.jsonl")
+            .purpose(Purpose::FineTune)
+            .bytes(5)
+            .mime_type("text/jsonl")
+            .await
+            .map(drop),
+        1 => client
+            .add_upload_part("upload_abc", PartBody::bytes("hello"))
+            .await
+            .map(drop),
+        2 => client
+            .complete_upload("upload_abc")
+            .part_ids(["part_1"])
+            .await
+            .map(drop),
+        _ => client.cancel_upload("upload_abc").await.map(drop),
+    }
+}
+
+fn upload_json() -> String {
+    json!({
+        "id": "upload_abc", "object": "upload", "bytes": 5, "created_at": 1,
+        "filename": "a.jsonl", "purpose": "fine-tune", "status": "pending", "expires_at": 2
+    })
+    .to_string()
+}
+
+fn part_json() -> String {
+    json!({"id": "part_1", "object": "upload.part", "created_at": 1, "upload_id": "upload_abc"})
+        .to_string()
+}
+
+fn error_body(status: usize) -> String {
+    json!({"error": {"message": format!("status {status}"), "type": "server_error",
+                     "param": null, "code": null}})
+    .to_string()
+}
+
+async fn failing(server: &mut ServerGuard, path: &str, status: usize, hits: usize) -> Mock {
+    server
+        .mock("POST", path)
+        .with_status(status)
+        .with_header("content-type", "application/json")
+        .with_body(error_body(status))
+        .expect(hits)
+        .create_async()
+        .await
+}
+
+/// The documented backoff for retry `n` (1-based): 0.5 s * 2^(n-1), at most 8 s, times a jitter
+/// in [0.75, 1.0]. `slack` widens the lower bound for delays applied through the rate-limit gate.
+fn assert_backoff(delays: &[Duration], slack: Duration, context: &str) {
+    for (i, d) in delays.iter().enumerate() {
+        let nominal = Duration::from_millis(500 * (1 << i)).min(Duration::from_secs(8));
+        let low = nominal.mul_f64(0.75).saturating_sub(slack);
+        assert!(
+            *d >= low && *d <= nominal,
+            "{context}: retry {} waited {d:?}, expected {low:?}..={nominal:?}",
+            i + 1
+        );
+    }
+}
+
+fn assert_close(delays: &[Duration], expected: Duration, tolerance: Duration, context: &str) {
+    for d in delays {
+        assert!(
+            *d <= expected && *d + tolerance >= expected,
+            "{context}: waited {d:?}, expected {expected:?} (-{tolerance:?})"
+        );
+    }
+}
+
+const GATE_SLACK: Duration = Duration::from_millis(250);
+
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn retryable_statuses_are_sent_three_times_by_default() {
+    for (i, status) in [500, 503, 429, 408, 409].into_iter().enumerate() {
+        let mut server = mockito::Server::new_async().await;
+        let op = i % OPERATIONS.len();
+        let mock = failing(&mut server, OPERATIONS[op], status, 3).await;
+        let recorder = Recorder::default();
+        let err = run(&client(&server, &recorder), op)
+            .await
+            .expect_err("keeps failing");
+        mock.assert_async().await;
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status as u16));
+        assert_eq!(err.attempts(), 3, "HTTP {status}: {err}");
+        assert!(err.to_string().contains("after 3 attempts"), "{err}");
+        let delays = recorder.delays();
+        assert_eq!(delays.len(), 2, "HTTP {status}: {delays:?}");
+        let slack = if status == 429 {
+            GATE_SLACK
+        } else {
+            Duration::ZERO
+        };
+        assert_backoff(&delays, slack, &format!("HTTP {status}"));
+    }
+}
+
+#[tokio::test]
+async fn max_retries_zero_sends_once_and_waits_never() {
+    let mut server = mockito::Server::new_async().await;
+    let mock = failing(&mut server, "/uploads", 500, 1).await;
+    let recorder = Recorder::default();
+    let client = builder(server.url(), &recorder)
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let err = run(&client, 0).await.expect_err("500");
+    mock.assert_async().await;
+    assert_eq!(err.attempts(), 1);
+    assert_eq!(err.kind(), ErrorKind::Server);
+    assert!(recorder.delays().is_empty());
+}
+
+#[tokio::test]
+async fn backoff_doubles_and_caps_at_eight_seconds() {
+    let mut server = mockito::Server::new_async().await;
+    let mock = failing(&mut server, "/uploads/upload_abc/cancel", 500, 7).await;
+    let recorder = Recorder::default();
+    let client = builder(server.url(), &recorder)
+        .max_retries(6)
+        .build()
+        .unwrap();
+    let err = run(&client, 3).await.expect_err("500s");
+    mock.assert_async().await;
+    assert_eq!(err.attempts(), 7);
+    let delays = recorder.delays();
+    assert_eq!(delays.len(), 6, "{delays:?}");
+    assert_backoff(&delays, Duration::ZERO, "backoff");
+    assert!(
+        delays[5] >= Duration::from_secs(6),
+        "capped, not doubled past 8 s: {delays:?}"
+    );
+    // A custom policy's bounds apply instead of the defaults.
+    let mut server = mockito::Server::new_async().await;
+    let mock = failing(&mut server, "/uploads/upload_abc/cancel", 500, 3).await;
+    let recorder = Recorder::default();
+    let client = builder(server.url(), &recorder)
+        .retry_policy(RetryPolicy {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(15),
+            ..RetryPolicy::default()
+        })
+        .build()
+        .unwrap();
+    run(&client, 3).await.expect_err("500s");
+    mock.assert_async().await;
+    let delays = recorder.delays();
+    assert_eq!(delays.len(), 2);
+    assert!(
+        delays[0] >= Duration::from_micros(7500) && delays[0] <= Duration::from_millis(10),
+        "{delays:?}"
+    );
+    assert!(
+        delays[1] >= Duration::from_micros(11250) && delays[1] <= Duration::from_millis(15),
+        "{delays:?}"
+    );
+}
+
+#[tokio::test]
+async fn client_errors_are_never_retried() {
+    for (i, status) in [400, 401, 403, 404, 422].into_iter().enumerate() {
+        let mut server = mockito::Server::new_async().await;
+        let op = i % OPERATIONS.len();
+        let mock = failing(&mut server, OPERATIONS[op], status, 1).await;
+        let recorder = Recorder::default();
+        let err = run(&client(&server, &recorder), op)
+            .await
+            .expect_err("fails");
+        mock.assert_async().await;
+        assert_eq!(err.attempts(), 1, "HTTP {status}");
+        assert!(!err.is_retryable(), "HTTP {status}");
+        assert!(recorder.delays().is_empty(), "HTTP {status}");
+    }
+}
+
+#[tokio::test]
+async fn x_should_retry_overrides_the_status() {
+    let mut server = mockito::Server::new_async().await;
+    let no = server
+        .mock("POST", "/uploads")
+        .with_status(500)
+        .with_header("x-should-retry", "false")
+        .with_body(error_body(500))
+        .expect(1)
+        .create_async()
+        .await;
+    let yes = server
+        .mock("POST", "/uploads/upload_abc/cancel")
+        .with_status(400)
+        .with_header("x-should-retry", "true")
+        .with_body(error_body(400))
+        .expect(3)
+        .create_async()
+        .await;
+    let recorder = Recorder::default();
+    let client = client(&server, &recorder);
+    let err = run(&client, 0).await.expect_err("500");
+    assert_eq!(err.attempts(), 1);
+    assert!(!err.is_retryable());
+    assert!(recorder.delays().is_empty());
+    let err = run(&client, 3).await.expect_err("400");
+    assert_eq!(err.kind(), ErrorKind::BadRequest);
+    assert_eq!(err.attempts(), 3);
+    assert_eq!(recorder.delays().len(), 2);
+    no.assert_async().await;
+    yes.assert_async().await;
+}
+
+#[tokio::test]
+async fn retry_after_ms_sets_the_delay() {
+    for status in [500, 429] {
+        let mut server = mockito::Server::new_async().await;
+        let mock = server
+            .mock("POST", "/uploads")
+            .with_status(status)
+            .with_header("retry-after-ms", "1500")
+            .with_header("retry-after", "9")
+            .with_body(error_body(status))
+            .expect(3)
+            .create_async()
+            .await;
+        let recorder = Recorder::default();
+        let err = run(&client(&server, &recorder), 0)
+            .await
+            .expect_err("fails");
+        mock.assert_async().await;
+        assert_eq!(err.retry_after(), Some(Duration::from_millis(1500)));
+        let delays = recorder.delays();
+        assert_eq!(delays.len(), 2, "{delays:?}");
+        if status == 429 {
+            assert_close(&delays, Duration::from_millis(1500), GATE_SLACK, "429 ms");
+        } else {
+            assert_eq!(delays, [Duration::from_millis(1500); 2]);
+        }
+    }
+}
+
+#[tokio::test]
+async fn retry_after_seconds_sets_the_delay() {
+    for status in [503, 429] {
+        let mut server = mockito::Server::new_async().await;
+        let mock = server
+            .mock("POST", "/uploads/upload_abc/complete")
+            .with_status(status)
+            .with_header("retry-after", "2")
+            .with_body(error_body(status))
+            .expect(3)
+            .create_async()
+            .await;
+        let recorder = Recorder::default();
+        let err = run(&client(&server, &recorder), 2)
+            .await
+            .expect_err("fails");
+        mock.assert_async().await;
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
+        let delays = recorder.delays();
+        assert_eq!(delays.len(), 2, "{delays:?}");
+        if status == 429 {
+            assert_close(&delays, Duration::from_secs(2), GATE_SLACK, "429 seconds");
+        } else {
+            assert_eq!(delays, [Duration::from_secs(2); 2]);
+        }
+    }
+}
+
+#[tokio::test]
+async fn retry_after_http_date_sets_the_delay_approximately() {
+    for status in [500, 429] {
+        let mut server = mockito::Server::new_async().await;
+        let when = SystemTime::now() + Duration::from_secs(10);
+        let mock = server
+            .mock("POST", "/uploads")
+            .with_status(status)
+            .with_header("retry-after", &httpdate::fmt_http_date(when))
+            .with_body(error_body(status))
+            .expect(3)
+            .create_async()
+            .await;
+        let recorder = Recorder::default();
+        run(&client(&server, &recorder), 0)
+            .await
+            .expect_err("fails");
+        mock.assert_async().await;
+        let delays = recorder.delays();
+        assert_eq!(delays.len(), 2, "{delays:?}");
+        for d in delays {
+            // The date has whole seconds and some time passes: between 8 and 10 seconds.
+            assert!(
+                d >= Duration::from_secs(8) && d <= Duration::from_secs(10),
+                "HTTP {status}: {d:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn server_delays_beyond_the_cap_fall_back_to_backoff() {
+    let mut server = mockito::Server::new_async().await;
+    let mock = server
+        .mock("POST", "/uploads")
+        .with_status(503)
+        .with_header("retry-after", "3600")
+        .with_body(error_body(503))
+        .expect(3)
+        .create_async()
+        .await;
+    let recorder = Recorder::default();
+    run(&client(&server, &recorder), 0)
+        .await
+        .expect_err("fails");
+    mock.assert_async().await;
+    let delays = recorder.delays();
+    assert_eq!(delays.len(), 2);
+    assert_backoff(&delays, Duration::ZERO, "capped server delay");
+}
+
+#[tokio::test]
+async fn rate_limited_then_ok_succeeds_with_two_requests() {
+    let mut server = mockito::Server::new_async().await;
+    let limited = server
+        .mock("POST", "/uploads")
+        .with_status(429)
+        .with_header("retry-after-ms", "300")
+        .with_body(error_body(429))
+        .expect(1)
+        .create_async()
+        .await;
+    let ok = server
+        .mock("POST", "/uploads")
+        .with_header("content-type", "application/json")
+        .with_body(upload_json())
+        .expect(1)
+        .create_async()
+        .await;
+    let recorder = Recorder::default();
+    run(&client(&server, &recorder), 0)
+        .await
+        .expect("succeeds on the second attempt");
+    limited.assert_async().await;
+    ok.assert_async().await;
+    let delays = recorder.delays();
+    assert_eq!(delays.len(), 1, "{delays:?}");
+    assert_close(
+        &delays,
+        Duration::from_millis(300),
+        GATE_SLACK,
+        "429 then 200",
+    );
+}
+
+#[tokio::test]
+async fn connection_failures_and_timeouts_are_retried() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let recorder = Recorder::default();
+    let client = builder(format!("http://127.0.0.1:{port}"), &recorder)
+        .build()
+        .unwrap();
+    let err = run(&client, 3).await.expect_err("refused");
+    assert_eq!(err.kind(), ErrorKind::Connection);
+    assert_eq!(err.attempts(), 3);
+    assert_eq!(recorder.delays().len(), 2);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            held.push(socket);
+        }
+    });
+    let recorder = Recorder::default();
+    let client = builder(format!("http://{addr}"), &recorder)
+        .timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let err = run(&client, 2).await.expect_err("never answered");
+    silent.abort();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert_eq!(err.attempts(), 3);
+    assert_eq!(recorder.delays().len(), 2);
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        3,
+        "each attempt opened its own connection"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// retried parts re-send identical bytes
+
+fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    haystack
+        .get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
+}
+
+/// The single `data` field of a multipart body: (content-disposition, content-type, bytes).
+fn single_data_field(content_type: &str, body: &[u8]) -> Option<(String, String, Vec<u8>)> {
+    let boundary = content_type.strip_prefix("multipart/form-data; boundary=")?;
+    let open = format!("--{boundary}\r\n");
+    let close = format!("\r\n--{boundary}--\r\n");
+    let inner = body
+        .strip_prefix(open.as_bytes())?
+        .strip_suffix(close.as_bytes())?;
+    if find(inner, format!("--{boundary}").as_bytes(), 0).is_some() {
+        return None; // more than one field
+    }
+    let head_end = find(inner, b"\r\n\r\n", 0)?;
+    let head = std::str::from_utf8(&inner[..head_end]).ok()?;
+    let mut disposition = String::new();
+    let mut part_type = String::new();
+    for line in head.split("\r\n") {
+        let (name, value) = line.split_once(':')?;
+        match name.to_ascii_lowercase().as_str() {
+            "content-disposition" => disposition = value.trim().to_owned(),
+            "content-type" => part_type = value.trim().to_owned(),
+            _ => return None,
+        }
+    }
+    Some((disposition, part_type, inner[head_end + 4..].to_vec()))
+}
+
+/// Two mocks on the parts path, both matching only the expected `data` field: the first answers
+/// `first_status` once, the second 200 once.
+async fn part_mocks(
+    server: &mut ServerGuard,
+    first_status: usize,
+    expected: &'static [u8],
+) -> (Mock, Mock) {
+    let matches = move |req: &mockito::Request| {
+        let ct = req
+            .header("content-type")
+            .first()
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        req.body().ok().and_then(|b| single_data_field(&ct, b))
+            == Some((
+                r#"form-data; name="data"; filename="chunk.bin""#.to_owned(),
+                "application/octet-stream".to_owned(),
+                expected.to_vec(),
+            ))
+    };
+    let first = server
+        .mock("POST", "/uploads/upload_abc/parts")
+        .match_request(matches)
+        .with_status(first_status)
+        .with_header("retry-after-ms", "2000")
+        .with_body(error_body(first_status))
+        .expect(1)
+        .create_async()
+        .await;
+    let second = server
+        .mock("POST", "/uploads/upload_abc/parts")
+        .match_request(matches)
+        .with_header("content-type", "application/json")
+        .with_body(part_json())
+        .expect(1)
+        .create_async()
+        .await;
+    (first, second)
+}
+
+#[tokio::test]
+async fn a_retried_part_from_bytes_resends_identical_bytes() {
+    let mut server = mockito::Server::new_async().await;
+    let (first, second) = part_mocks(&mut server, 500, b"exactly these bytes\r\n\x00\xff").await;
+    let recorder = Recorder::default();
+    let part = client(&server, &recorder)
+        .add_upload_part(
+            "upload_abc",
+            PartBody::bytes(&b"exactly these bytes\r\n\x00\xff"[..]).file_name("chunk.bin"),
+        )
+        .await
+        .expect("second attempt succeeds");
+    first.assert_async().await;
+    second.assert_async().await;
+    assert_eq!(part.id, "part_1");
+    assert_eq!(recorder.delays(), [Duration::from_secs(2)]);
+}
+
+#[tokio::test]
+async fn a_retried_part_from_a_file_range_rereads_the_range() {
+    let mut server = mockito::Server::new_async().await;
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut file, b"skip-this|the range|and this").unwrap();
+    let (first, second) = part_mocks(&mut server, 503, b"the range").await;
+    let recorder = Recorder::default();
+    client(&server, &recorder)
+        .add_upload_part(
+            "upload_abc",
+            PartBody::file_range(file.path(), 10..19).file_name("chunk.bin"),
+        )
+        .await
+        .expect("second attempt succeeds");
+    first.assert_async().await;
+    second.assert_async().await;
+}
+
+#[tokio::test]
+async fn a_retried_stream_part_calls_the_factory_once_per_attempt() {
+    let mut server = mockito::Server::new_async().await;
+    let (first, second) = part_mocks(&mut server, 429, b"streamed, twice").await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let body = PartBody::stream(15, move || -> ByteStream {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Box::pin(futures_util::stream::iter(["streamed", ", ", "twice"].map(
+            |s| Ok::<_, std::io::Error>(Bytes::from_static(s.as_bytes())),
+        )))
+    })
+    .file_name("chunk.bin");
+    let recorder = Recorder::default();
+    client(&server, &recorder)
+        .add_upload_part("upload_abc", body)
+        .await
+        .expect("second attempt succeeds");
+    first.assert_async().await;
+    second.assert_async().await;
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "one stream per attempt");
+    let delays = recorder.delays();
+    assert_eq!(delays.len(), 1, "{delays:?}");
+    assert_close(&delays, Duration::from_secs(2), GATE_SLACK, "429 part");
+}
+
+#[tokio::test]
+async fn a_failing_part_source_is_an_io_error_and_not_retried() {
+    for kind in [
+        std::io::ErrorKind::Other,
+        std::io::ErrorKind::TimedOut,
+        std::io::ErrorKind::NotFound,
+    ] {
+        let mut server = mockito::Server::new_async().await;
+        // The request may reach the server half-sent once, never a second time.
+        let mock = server
+            .mock("POST", "/uploads/upload_abc/parts")
+            .with_status(500)
+            .expect_at_most(1)
+            .create_async()
+            .await;
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
+        let body = PartBody::stream(10, move || -> ByteStream {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Box::pin(futures_util::stream::iter(vec![
+                Ok(Bytes::from_static(b"abc")),
+                Err(std::io::Error::new(kind, "disk says no")),
+            ]))
+        });
+        let recorder = Recorder::default();
+        let err = client(&server, &recorder)
+            .add_upload_part("upload_abc", body)
+            .await
+            .expect_err("the source fails");
+        mock.assert_async().await;
+        assert_eq!(err.kind(), ErrorKind::Io, "{kind:?}: {err}");
+        assert!(!err.is_retryable(), "{kind:?}");
+        assert_eq!(err.attempts(), 1, "{kind:?}");
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "{kind:?}: not retried");
+        assert!(recorder.delays().is_empty(), "{kind:?}");
+        assert!(err.to_string().contains("disk says no"), "{err}");
+    }
+
+    // A file that disappeared: Io, not retried.
+    let mut server = mockito::Server::new_async().await;
+    let mock = server
+        .mock("POST", Matcher::Any)
+        .expect(0)
+        .create_async()
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let recorder = Recorder::default();
+    let err = client(&server, &recorder)
+        .add_upload_part(
+            "upload_abc",
+            PartBody::file_range(dir.path().join("gone.bin"), 0..10),
+        )
+        .await
+        .expect_err("no such file");
+    mock.assert_async().await;
+    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    assert_eq!(err.attempts(), 1);
+    assert!(recorder.delays().is_empty());
+}
