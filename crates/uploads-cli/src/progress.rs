@@ -32,7 +32,6 @@ impl Tracker {
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
             );
-            bar.enable_steady_tick(Duration::from_millis(200));
             bar
         });
         Tracker {
@@ -46,7 +45,11 @@ impl Tracker {
         let (bar, last) = (self.bar.clone(), self.last.clone());
         move |p: &Progress| {
             if let Some(bar) = &bar {
-                bar.set_length(p.bytes_total);
+                if bar.length() != Some(p.bytes_total) {
+                    // First report: the total is known now; start drawing.
+                    bar.set_length(p.bytes_total);
+                    bar.enable_steady_tick(Duration::from_millis(200));
+                }
                 // `bytes_sent` moves smoothly as bytes hit the network (and steps back when a
                 // part is retried); fall back to accepted bytes if it lags behind.
                 bar.set_position(p.bytes_sent.max(p.bytes_completed).min(p.bytes_total));

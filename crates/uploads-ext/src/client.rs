@@ -233,7 +233,8 @@ impl Client {
             let status = err.status().map(|s| s.as_u16()).unwrap_or(0);
             let request_id = err.request_id().unwrap_or("");
             if number > policy.max_retries || !err.is_retryable() {
-                tracing::warn!(parent: &span, status, request_id, elapsed_ms, kind = ?err.kind(),
+                // The caller receives this error; debug level keeps it from being printed twice.
+                tracing::debug!(parent: &span, status, request_id, elapsed_ms, kind = ?err.kind(),
                     "request failed: {err}");
                 return Err(err.with_attempts(number));
             }

@@ -185,7 +185,8 @@ impl ClientBuilder {
     }
 
     /// Builds the client. Fails with [`crate::ErrorKind::InvalidInput`] when no API key is set
-    /// (neither here nor in `OPENAI_API_KEY`), or when the base URL or a header is invalid.
+    /// (neither here nor in `OPENAI_API_KEY`), or when the key, the base URL or a header is
+    /// invalid.
     pub fn build(self) -> Result<Client> {
         let api_key = self
             .api_key
@@ -197,6 +198,14 @@ impl ClientBuilder {
                     "no API key: set OPENAI_API_KEY or call ClientBuilder::api_key",
                 )
             })?;
+        // Checked here, not at the first request: a key read from a file often ends in a newline,
+        // which cannot be sent in a header. The message never repeats the key.
+        if HeaderValue::from_str(&format!("Bearer {}", api_key.0)).is_err() {
+            return Err(Error::invalid_input(
+                "the API key is not a valid HTTP header value (a trailing newline or another \
+                 control character?)",
+            ));
+        }
         let base_url = self
             .base_url
             .clone()

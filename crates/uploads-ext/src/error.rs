@@ -162,7 +162,9 @@ impl Error {
         Error::new(ErrorKind::InvalidInput, message)
     }
 
+    /// A local I/O failure; the OS reason is part of the message (not only the source chain).
     pub(crate) fn io(message: impl Into<String>, source: std::io::Error) -> Error {
+        let message = format!("{}: {source}", message.into());
         Error::new(ErrorKind::Io, message).with_source(source)
     }
 
@@ -250,7 +252,7 @@ impl Error {
                 format!("could not encode or decode JSON: {e}"),
             )
             .with_source(e),
-            GeneratedError::Io(e) => Error::io(format!("I/O error: {e}"), e),
+            GeneratedError::Io(e) => Error::io("I/O error", e),
         }
     }
 

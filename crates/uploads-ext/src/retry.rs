@@ -78,14 +78,16 @@ pub(crate) fn retry_after_from_headers(headers: &HeaderMap) -> Option<Duration> 
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
     };
+    // `try_from_secs_f64`: a server-sent value too large for a Duration (say `1e30`) must be
+    // ignored, not panic.
     if let Some(ms) = text("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
-        if ms.is_finite() && ms >= 0.0 {
-            return Some(Duration::from_secs_f64(ms / 1000.0));
+        if let Ok(delay) = Duration::try_from_secs_f64(ms / 1000.0) {
+            return Some(delay);
         }
     }
     let value = text("retry-after")?;
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        return Duration::try_from_secs_f64(secs).ok();
     }
     let when = httpdate::parse_http_date(value).ok()?;
     Some(
@@ -194,6 +196,29 @@ mod tests {
         assert_eq!(
             retry_after_from_headers(&headers(&[("retry-after", "soon")])),
             None
+        );
+    }
+
+    #[test]
+    fn retry_after_out_of_range_is_ignored_not_a_panic() {
+        for value in ["1e30", "-1", "NaN", "inf"] {
+            assert_eq!(
+                retry_after_from_headers(&headers(&[("retry-after", value)])),
+                None,
+                "{value}"
+            );
+        }
+        assert_eq!(
+            retry_after_from_headers(&headers(&[("retry-after-ms", "1e300")])),
+            None
+        );
+        // An unusable retry-after-ms falls back to Retry-After.
+        assert_eq!(
+            retry_after_from_headers(&headers(&[
+                ("retry-after-ms", "1e300"),
+                ("retry-after", "2")
+            ])),
+            Some(Duration::from_secs(2))
         );
     }
 

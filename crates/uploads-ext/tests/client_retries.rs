@@ -375,6 +375,34 @@ async fn server_delays_beyond_the_cap_fall_back_to_backoff() {
 }
 
 #[tokio::test]
+async fn absurd_server_delays_are_ignored_not_a_panic() {
+    for (header, value) in [
+        ("retry-after", "1e30"),
+        ("retry-after-ms", "1e300"),
+        ("retry-after", "-5"),
+        ("retry-after", "NaN"),
+    ] {
+        let mut server = mockito::Server::new_async().await;
+        let mock = server
+            .mock("POST", "/uploads")
+            .with_status(503)
+            .with_header(header, value)
+            .with_body(error_body(503))
+            .expect(3)
+            .create_async()
+            .await;
+        let recorder = Recorder::default();
+        let err = run(&client(&server, &recorder), 0)
+            .await
+            .expect_err("fails");
+        mock.assert_async().await;
+        assert_eq!(err.attempts(), 3, "{header}: {value}");
+        assert_eq!(err.retry_after(), None, "{header}: {value}");
+        assert_backoff(&recorder.delays(), Duration::ZERO, value);
+    }
+}
+
+#[tokio::test]
 async fn rate_limited_then_ok_succeeds_with_two_requests() {
     let mut server = mockito::Server::new_async().await;
     let limited = server

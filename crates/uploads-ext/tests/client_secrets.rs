@@ -81,6 +81,16 @@ async fn debug_of_client_builder_and_key_is_redacted() {
     assert_no_key(&shown, "Client Debug");
     assert!(shown.contains("127.0.0.1:9"), "the rest is shown: {shown}");
 
+    // A key that cannot be sent (trailing newline) is refused at build, without echoing it.
+    let err = Client::builder()
+        .ignore_env()
+        .api_key(format!("{KEY}\n"))
+        .build()
+        .expect_err("a newline cannot be sent in a header");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("API key"), "{err}");
+    assert_error_clean(&err, "invalid key error");
+
     let key = ApiKey::new(KEY);
     assert_no_key(&format!("{key:?}"), "ApiKey Debug");
     assert_eq!(key.expose(), KEY);

@@ -192,11 +192,14 @@ impl Client {
     /// [`ErrorKind::FileChanged`] if the file's size or modification time changed,
     /// [`ErrorKind::Expired`] if the upload expired, [`ErrorKind::Cancelled`] if it was cancelled,
     /// [`ErrorKind::Journal`] if the journal is unusable. Purpose, names and part size come from
-    /// the journal; concurrency, progress and policy can be set.
+    /// the journal; concurrency, progress and policy can be set. The failure policy defaults to
+    /// [`FailurePolicy::Keep`] here: a failed resume leaves the upload resumable.
     pub fn resume_upload(&self, journal: impl AsRef<Path>) -> UploadFileBuilder {
         let path = journal.as_ref().to_owned();
         let mut builder = UploadFileBuilder::new(self.clone(), Source::Resume(path.clone()));
         builder.journal = Some(path);
+        // The caller kept this upload on purpose: a failed resume keeps it too unless told.
+        builder.failure_policy = FailurePolicy::Keep;
         builder
     }
 }
@@ -593,12 +596,10 @@ impl Bodies {
             Bodies::Reader(reader, md5) => {
                 let len = (range.end - range.start) as usize;
                 let mut buf = BytesMut::zeroed(len);
-                reader.read_exact(&mut buf).await.map_err(|e| {
-                    Error::io(
-                        format!("the reader ended before its declared length ({e})"),
-                        e,
-                    )
-                })?;
+                reader
+                    .read_exact(&mut buf)
+                    .await
+                    .map_err(|e| Error::io("the reader ended before its declared length", e))?;
                 md5.update(&buf);
                 PartBody::bytes(buf.freeze())
             }
@@ -701,7 +702,8 @@ async fn fail(
 ) -> Error {
     match b.failure_policy {
         FailurePolicy::Cancel => {
-            tracing::warn!(upload_id, "upload failed, cancelling it: {err}");
+            // The caller gets `err` back: log it below warn to avoid printing it twice.
+            tracing::info!(upload_id, "upload failed, cancelling it: {err}");
             match b.client.cancel_upload(upload_id).send().await {
                 Ok(_) => {
                     if let (Some(path), Some(j)) = (&b.journal, journal) {
@@ -718,7 +720,7 @@ async fn fail(
             }
         }
         FailurePolicy::Keep => {
-            tracing::warn!(upload_id, journal = ?b.journal,
+            tracing::info!(upload_id, journal = ?b.journal,
                 "upload failed; left pending for resume: {err}");
         }
     }
