@@ -354,6 +354,12 @@ def generate(out_dir: Path) -> None:
             "--additional-properties", props, "--type-mappings", types,
         ])
         shutil.copy(effective, staging / "openapi.yaml")
+        # Format like the rest of the workspace, so `cargo fmt --all` never touches generated/.
+        rustfmt = shutil.which("rustfmt")
+        if not rustfmt:
+            _fail("rustfmt not found on PATH: install it (rustup component add rustfmt)")
+        sources = sorted(str(p) for p in staging.rglob("*.rs"))
+        _run([rustfmt, "--edition", "2021", *sources], what="rustfmt failed on the generated code")
         if out_dir.exists():
             shutil.rmtree(out_dir)
         shutil.copytree(staging, out_dir)

@@ -31,7 +31,7 @@ use crate::failure::Failure;
 /// Upload large files to the OpenAI Uploads API: parallel parts, retries, md5 check, resume.
 ///
 /// Environment: OPENAI_API_KEY (required by upload, resume and cancel), OPENAI_BASE_URL
-/// (default https://api.openai.com/v1), OPENAI_ORG_ID, OPENAI_PROJECT_ID, RUST_LOG (log filter
+/// (default `https://api.openai.com/v1`), OPENAI_ORG_ID, OPENAI_PROJECT_ID, RUST_LOG (log filter
 /// for stderr, default "warn").
 ///
 /// Exit codes: 0 success; 1 failure; 2 usage error or invalid input; 130 interrupted by Ctrl-C.
