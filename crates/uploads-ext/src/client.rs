@@ -206,6 +206,8 @@ impl Client {
                 operation,
                 upload_id = upload_id.unwrap_or(""),
                 attempt = number,
+                status = tracing::field::Empty,
+                request_id = tracing::field::Empty,
             );
             let started = Instant::now();
             let outcome = match tokio::time::timeout(self.inner.timeout, attempt())
@@ -221,7 +223,7 @@ impl Client {
             let elapsed_ms = started.elapsed().as_millis() as u64;
             let err = match outcome {
                 Ok(value) => {
-                    tracing::debug!(parent: &span, status = "ok", elapsed_ms, "request succeeded");
+                    tracing::debug!(parent: &span, elapsed_ms, "request succeeded");
                     return Ok(value);
                 }
                 Err(err) => err.with_operation(operation),

@@ -260,6 +260,7 @@ impl ClientBuilder {
             default_headers: headers,
             client: http,
             bearer_access_token: Some(api_key.0.clone()),
+            response_observer: Some(Arc::new(record_response)),
             ..Configuration::default()
         };
         Ok(Client::from_parts(
@@ -270,5 +271,15 @@ impl ClientBuilder {
             organization,
             project,
         ))
+    }
+}
+
+/// Records a response's status and request id on the current request span (see
+/// [`crate::client`]); runs for successes too, which the generated operations otherwise hide.
+fn record_response(status: reqwest::StatusCode, headers: &HeaderMap) {
+    let span = tracing::Span::current();
+    span.record("status", status.as_u16());
+    if let Some(id) = headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
+        span.record("request_id", id);
     }
 }

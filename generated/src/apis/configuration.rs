@@ -10,12 +10,19 @@
 
 pub use reqwest::Client;
 
+/// openai-uploads patch: see [`Configuration::response_observer`].
+pub type ResponseObserver =
+    std::sync::Arc<dyn Fn(reqwest::StatusCode, &reqwest::header::HeaderMap) + Send + Sync>;
+
 #[derive(Clone)]
 pub struct Configuration {
     pub base_path: String,
     pub user_agent: Option<String>,
     /// openai-uploads patch: headers added to every request, whichever `client` is used.
     pub default_headers: reqwest::header::HeaderMap,
+    /// openai-uploads patch: called with the status and headers of every response, before its body
+    /// is read (the hand-written client records the request id of successful calls with it).
+    pub response_observer: Option<ResponseObserver>,
     pub client: reqwest::Client,
     pub basic_auth: Option<BasicAuth>,
     pub oauth_access_token: Option<String>,
@@ -47,6 +54,10 @@ impl std::fmt::Debug for Configuration {
             .field("base_path", &self.base_path)
             .field("user_agent", &self.user_agent)
             .field("default_headers", &self.default_headers)
+            .field(
+                "response_observer",
+                &self.response_observer.as_ref().map(|_| "Fn"),
+            )
             .field("client", &self.client);
         debug
             .field(
@@ -79,6 +90,7 @@ impl Default for Configuration {
         Configuration {
             base_path: "https://api.openai.com/v1".to_owned(),
             default_headers: reqwest::header::HeaderMap::new(),
+            response_observer: None,
             user_agent: Some("openai-uploads-generated/0.1.0".to_owned()),
             client: reqwest::Client::new(),
             basic_auth: None,

@@ -81,6 +81,10 @@ pub async fn add_upload_part(
     let resp = configuration.client.execute(req).await?;
 
     let status = resp.status();
+    // openai-uploads patch: let the caller see every response's status and headers (request id).
+    if let Some(ref observe) = configuration.response_observer {
+        observe(status, resp.headers());
+    }
     let content_type = resp
         .headers()
         .get("content-type")
@@ -154,6 +158,10 @@ pub async fn cancel_upload(
     let resp = configuration.client.execute(req).await?;
 
     let status = resp.status();
+    // openai-uploads patch: let the caller see every response's status and headers (request id).
+    if let Some(ref observe) = configuration.response_observer {
+        observe(status, resp.headers());
+    }
     let content_type = resp
         .headers()
         .get("content-type")
@@ -230,6 +238,10 @@ pub async fn complete_upload(
     let resp = configuration.client.execute(req).await?;
 
     let status = resp.status();
+    // openai-uploads patch: let the caller see every response's status and headers (request id).
+    if let Some(ref observe) = configuration.response_observer {
+        observe(status, resp.headers());
+    }
     let content_type = resp
         .headers()
         .get("content-type")
@@ -300,6 +312,10 @@ pub async fn create_upload(
     let resp = configuration.client.execute(req).await?;
 
     let status = resp.status();
+    // openai-uploads patch: let the caller see every response's status and headers (request id).
+    if let Some(ref observe) = configuration.response_observer {
+        observe(status, resp.headers());
+    }
     let content_type = resp
         .headers()
         .get("content-type")
