@@ -39,6 +39,9 @@ struct Args {
     /// Skip the WAN rows (they take longest).
     #[arg(long)]
     no_wan: bool,
+    /// Runs of each loopback row; the median time is reported (peak RSS: the largest).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
 }
 
 #[derive(Subcommand)]
@@ -245,6 +248,16 @@ fn run_child(
     serde_json::from_slice(&out.stdout).expect("child result")
 }
 
+/// Runs a scenario `runs` times: the median duration, the largest peak RSS.
+fn median_of(runs: usize, mut once: impl FnMut() -> Measurement) -> Measurement {
+    let mut all: Vec<Measurement> = (0..runs.max(1)).map(|_| once()).collect();
+    let peak = all.iter().map(|m| m.peak_rss_kib).max().unwrap_or(0);
+    all.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+    let mut median = all.swap_remove(all.len() / 2);
+    median.peak_rss_kib = peak;
+    median
+}
+
 fn mib_s(m: &Measurement) -> f64 {
     m.bytes as f64 / MIB as f64 / m.seconds
 }
@@ -269,7 +282,9 @@ fn parent(args: &Args) {
 
     let mut rows = Vec::new();
     eprintln!("ceiling: raw ingest, concurrency {DEFAULT_CONCURRENCY}");
-    let ceiling = run_child(&server, &file, DEFAULT_CONCURRENCY, true, false);
+    let ceiling = median_of(args.runs, || {
+        run_child(&server, &file, DEFAULT_CONCURRENCY, true, false)
+    });
     let ceiling_rate = mib_s(&ceiling);
     rows.push(Row {
         scenario: "ceiling (raw HTTP from memory)".into(),
@@ -279,7 +294,7 @@ fn parent(args: &Args) {
     });
     for c in [1, DEFAULT_CONCURRENCY] {
         eprintln!("loopback, concurrency {c}");
-        let m = run_child(&server, &file, c, false, true);
+        let m = median_of(args.runs, || run_child(&server, &file, c, false, true));
         let target = (c == DEFAULT_CONCURRENCY).then(|| {
             (
                 0.8 * ceiling_rate,
@@ -294,7 +309,9 @@ fn parent(args: &Args) {
         });
     }
     eprintln!("loopback, concurrency {DEFAULT_CONCURRENCY}, md5 off");
-    let m = run_child(&server, &file, DEFAULT_CONCURRENCY, false, false);
+    let m = median_of(args.runs, || {
+        run_child(&server, &file, DEFAULT_CONCURRENCY, false, false)
+    });
     rows.push(Row {
         scenario: "loopback, md5 off".into(),
         concurrency: DEFAULT_CONCURRENCY,
@@ -356,8 +373,9 @@ fn parent(args: &Args) {
     }
     println!();
     println!(
-        "{} MiB file, machine: {} cores; all targets met: {}",
+        "{} MiB file, median of {} runs on loopback, machine: {} cores; all targets met: {}",
         args.size_mib,
+        args.runs,
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(0),

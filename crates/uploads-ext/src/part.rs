@@ -19,7 +19,7 @@ use tokio_util::io::ReaderStream;
 use crate::error::{Error, Result};
 
 /// Size of the reads that stream a file range: the memory one in-flight part holds.
-pub const FILE_READ_CHUNK: usize = 256 * 1024;
+pub const FILE_READ_CHUNK: usize = 512 * 1024;
 /// The largest part the API accepts (64 MiB).
 pub const MAX_PART_BYTES: u64 = 64 * 1024 * 1024;
 /// Content type of a part unless set.

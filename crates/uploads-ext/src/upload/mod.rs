@@ -5,7 +5,7 @@
 //!    8 GiB, the part size is 1 byte to 64 MiB, at most [`MAX_PARTS`] parts;
 //! 2. creates the Upload, then sends parts in parallel (at most `concurrency` at once), each read
 //!    from its byte range of the file in [`crate::part::FILE_READ_CHUNK`] reads: memory stays near
-//!    `concurrency x 256 KiB` whatever the file and part sizes, and nothing is written to disk;
+//!    `concurrency x 512 KiB` whatever the file and part sizes, and nothing is written to disk;
 //! 3. computes the md5 of the content while the parts are in flight (a sequential read beside
 //!    them, mostly served by the page cache) and sends it with `complete`, as [`MD5_ENCODING`];
 //! 4. retries each part per the client's [`RetryPolicy`](crate::retry::RetryPolicy); a 429 pauses
