@@ -52,3 +52,8 @@ pub use error::{ApiError, Error, ErrorKind, PartContext, Result};
 pub use part::{PartBody, MAX_PART_BYTES};
 pub use types::{OpenAiFile, Purpose, Upload, UploadPart, UploadStatus};
 pub use upload::{FailurePolicy, Progress, UploadFileBuilder, UploadHandle, MD5_ENCODING};
+
+// Compiles the README's Rust examples as doc tests, so the quickstart cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
