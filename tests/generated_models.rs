@@ -261,3 +261,24 @@ fn rustls_is_the_default_tls() {
         "generated crate's default feature must be rustls:\n{manifest}"
     );
 }
+
+#[tokio::test]
+async fn path_parameters_are_percent_encoded_as_path_segments() {
+    let mut server = mockito::Server::new_async().await;
+    // A space is %20 (form encoding would send `+`, a literal plus in a path); `/` stays inside
+    // the segment; `+` is kept as is.
+    let mock = server
+        .mock("POST", "/uploads/upload%201+2%2Fx/cancel")
+        .with_header("content-type", "application/json")
+        .with_body(
+            r#"{"id":"upload 1+2/x","object":"upload","bytes":1,"created_at":1,"filename":"a",
+                "purpose":"batch","status":"cancelled","expires_at":2}"#,
+        )
+        .create_async()
+        .await;
+    let upload = uploads_api::cancel_upload(&config(&server), "upload 1+2/x")
+        .await
+        .expect("encoded path matched");
+    assert_eq!(upload.id, "upload 1+2/x");
+    mock.assert_async().await;
+}

@@ -423,6 +423,20 @@ async fn keep_policy_leaves_the_upload_pending_and_resume_finishes_it() {
         "resume must not create a new upload"
     );
     assert!(!journal.exists(), "journal removed after completion");
+
+    // A new upload never overwrites an existing journal.
+    std::fs::write(&journal, b"{}").unwrap();
+    server.reset_stats();
+    let err = client
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .journal(&journal)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert_eq!(std::fs::read(&journal).unwrap(), b"{}");
+    assert_eq!(server.stats().requests.total(), 0);
 }
 
 #[tokio::test]

@@ -66,8 +66,14 @@ impl<T> From<std::io::Error> for Error<T> {
     }
 }
 
+/// openai-uploads patch: encodes one path segment (`urlencode` is only used for path parameters).
+/// Form encoding turned a space into `+`, which a server reads as a literal plus in a path.
 pub fn urlencode<T: AsRef<str>>(s: T) -> String {
-    ::url::form_urlencoded::byte_serialize(s.as_ref().as_bytes()).collect()
+    let mut url = ::url::Url::parse("http://segment/").expect("static URL parses");
+    url.path_segments_mut()
+        .expect("http URLs have a path")
+        .push(s.as_ref());
+    url.path()[1..].to_owned()
 }
 
 pub fn parse_deep_object(prefix: &str, value: &serde_json::Value) -> Vec<(String, String)> {

@@ -282,8 +282,8 @@ impl UploadFileBuilder {
         self
     }
 
-    /// Writes a resume journal at `path` after each part (file sources only). Removed when the
-    /// upload completes. With [`FailurePolicy::Keep`], a failed upload can be finished by
+    /// Writes a resume journal at `path` after each part (file sources only; the path must not
+    /// exist yet). Removed when the upload completes. With [`FailurePolicy::Keep`], a failed upload can be finished by
     /// [`Client::resume_upload`].
     pub fn journal(mut self, path: impl AsRef<Path>) -> Self {
         self.journal = Some(path.as_ref().to_owned());
@@ -540,6 +540,15 @@ fn validate(b: &UploadFileBuilder, resume: Option<&Journal>) -> Result<Plan> {
         return Err(Error::invalid_input(
             "a resume journal needs a file source (bytes and readers cannot be re-read)",
         ));
+    }
+    if let (Some(journal), None) = (&b.journal, resume) {
+        // Never overwrite the journal of an upload someone may still want to resume.
+        if journal.exists() {
+            return Err(Error::invalid_input(format!(
+                "journal {} already exists: resume it (Client::resume_upload) or remove it",
+                journal.display()
+            )));
+        }
     }
     Ok(Plan {
         total,
