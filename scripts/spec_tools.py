@@ -228,8 +228,20 @@ def _leaf_changes(prefix: str, old: Any, new: Any, out: list[str]) -> None:
             elif old[key] != new[key]:
                 _leaf_changes(f"{prefix}.{key}", old[key], new[key], out)
     elif old != new:
-        show = lambda v: json.dumps(v, sort_keys=True)[:120]  # noqa: E731
-        out.append(f"changed {prefix}: {show(old)} -> {show(new)}")
+        out.append(f"changed {prefix}: {_show_change(old, new)}")
+
+
+def _show_change(old: Any, new: Any, width: int = 60) -> str:
+    """Both values, or for long strings the part around the first difference."""
+    if isinstance(old, str) and isinstance(new, str) and max(len(old), len(new)) > width * 2:
+        at = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))
+        start = max(0, at - 20)
+        cut = lambda v: ("…" if start else "") + json.dumps(v[start : start + width])[1:-1] + (  # noqa: E731
+            "…" if len(v) > start + width else ""
+        )
+        return f'"{cut(old)}" -> "{cut(new)}" (first difference at character {at})'
+    show = lambda v: json.dumps(v, sort_keys=True)[:200]  # noqa: E731
+    return f"{show(old)} -> {show(new)}"
 
 
 def diff_fragments(vendored: dict[str, Any], upstream: dict[str, Any]) -> list[str]:
@@ -440,6 +452,14 @@ def cmd_extract(args: argparse.Namespace) -> int:
             "sha256": hashlib.sha256(raw).hexdigest(),
             "openapi": fragment.get("openapi"),
             "info_version": fragment.get("info", {}).get("version"),
+        }
+        settings = json.loads((OPENAPI_DIR / "generator.json").read_text())
+        prov["generator"] = {
+            "name": "openapi-generator",
+            "generator": settings["generator"],
+            "library": settings["library"],
+            "version": settings["generatorVersion"],
+            "package": f"openapi-generator-cli=={settings['generatorVersion']} (PyPI)",
         }
         prov["fragment"] = {
             "operations": list(OPERATION_IDS),

@@ -60,7 +60,9 @@ def test_provenance_matches_the_pinned_snapshot() -> None:
     assert prov["upstream"]["commit"] == "f85dbe2"
     assert prov["upstream"]["url"].startswith("https://")
     settings = json.loads((REPO / "openapi" / "generator.json").read_text())
-    assert settings["generator"] == "rust" and settings["generatorVersion"] == "7.26.0"
+    assert prov["generator"]["version"] == settings["generatorVersion"] == "7.26.0"
+    assert prov["generator"]["generator"] == settings["generator"] == "rust"
+    assert prov["fragment"]["sha256"] == hashlib.sha256((REPO / "openapi" / "uploads.yaml").read_bytes()).hexdigest()
 
 
 def test_no_drift_against_the_pinned_snapshot() -> None:
