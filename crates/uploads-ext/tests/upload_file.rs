@@ -619,3 +619,43 @@ async fn md5_can_be_disabled_and_expires_after_is_sent() {
     let file = upload.file.unwrap();
     assert_eq!(file.expires_at, Some(file.created_at + 7200));
 }
+
+#[tokio::test]
+async fn parts_finish_while_a_slow_reader_is_still_producing_the_next_one() {
+    use tokio::io::AsyncWriteExt;
+    let server = server_with(Faults::none()).await;
+    let client = client_for(&server, RetryPolicy::none());
+    let bytes = content(3 * 32 * KIB, 12);
+    let (mut writer, reader) = tokio::io::duplex(8 * 1024);
+    let first_part_done = Arc::new(tokio::sync::Notify::new());
+    let signal = first_part_done.clone();
+    let feed = {
+        let bytes = bytes.clone();
+        tokio::spawn(async move {
+            writer.write_all(&bytes[..32 * 1024]).await.unwrap();
+            // The rest only arrives once the first part is recorded as completed: an upload
+            // loop that waited on the reader without finishing parts would never get here.
+            first_part_done.notified().await;
+            writer.write_all(&bytes[32 * 1024..]).await.unwrap();
+        })
+    };
+    let upload = client
+        .upload_reader(reader, bytes.len() as u64)
+        .filename("slow.bin")
+        .purpose(Purpose::Batch)
+        .part_size(32 * KIB)
+        .concurrency(2)
+        .on_progress(move |p| {
+            if p.parts_completed >= 1 {
+                signal.notify_one();
+            }
+        })
+        .send();
+    // Bounded, so the failure mode is a failed test rather than a hung one.
+    let upload = tokio::time::timeout(Duration::from_secs(60), upload)
+        .await
+        .expect("upload stalled waiting on the reader")
+        .unwrap();
+    feed.await.unwrap();
+    assert_eq!(server.read_content(&upload.id).unwrap(), bytes);
+}

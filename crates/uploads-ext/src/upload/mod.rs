@@ -842,9 +842,12 @@ async fn send_and_complete(
     let missing: Vec<usize> = (0..plan.parts).filter(|i| done[*i].is_none()).collect();
     let mut pending = missing.into_iter().peekable();
     let mut in_flight = FuturesUnordered::new();
-    // Observed cost of sending one byte with the current concurrency, for the expiry check.
-    let mut secs_per_byte: Option<f64> = None;
-    let started = Instant::now();
+    let mut tracker = Tracker {
+        done,
+        counters: counters.clone(),
+        secs_per_byte: None,
+        started: Instant::now(),
+    };
 
     loop {
         while in_flight.len() < b.concurrency {
@@ -853,7 +856,8 @@ async fn send_and_complete(
                 break;
             }
             let range = plan.range(index);
-            let estimate = secs_per_byte
+            let estimate = tracker
+                .secs_per_byte
                 .map(|s| Duration::from_secs_f64(s * (range.end - range.start) as f64))
                 .unwrap_or_default();
             if Instant::now() + estimate + b.expiry_margin > deadline {
@@ -869,7 +873,21 @@ async fn send_and_complete(
                 .with_part(PartContext { index, range }));
             }
             pending.next();
-            let body = bodies.next(plan, index).await?;
+            // Reading a reader's part can take a while: keep finishing parts meanwhile.
+            let body = {
+                let read = bodies.next(plan, index);
+                tokio::pin!(read);
+                loop {
+                    tokio::select! {
+                        biased;
+                        _ = b.cancel.cancelled() => return Err(aborted()),
+                        body = &mut read => break body?,
+                        Some(finished) = in_flight.next(), if !in_flight.is_empty() => {
+                            tracker.record(b, plan, finished, journal)?;
+                        }
+                    }
+                }
+            };
             in_flight.push(send_part(
                 b, upload_id, index, range, body, &gate, &counters,
             ));
@@ -879,51 +897,16 @@ async fn send_and_complete(
         }
         let finished = tokio::select! {
             biased;
-            _ = b.cancel.cancelled() => {
-                return Err(Error::new(ErrorKind::Cancelled, "the upload was aborted by the caller"));
-            }
+            _ = b.cancel.cancelled() => return Err(aborted()),
             finished = in_flight.next() => finished.expect("in_flight is not empty"),
         };
-        let (index, range, result) = finished;
-        let part = result.map_err(|e| {
-            e.with_part(PartContext {
-                index,
-                range: range.clone(),
-            })
-        })?;
-        done[index] = Some(part.id.clone());
-        counters
-            .completed
-            .fetch_add(range.end - range.start, Ordering::Relaxed);
-        counters.parts_completed.fetch_add(1, Ordering::Relaxed);
-        let completed = counters.completed.load(Ordering::Relaxed);
-        if completed > 0 {
-            secs_per_byte =
-                Some(started.elapsed().as_secs_f64() * b.concurrency as f64 / completed as f64);
-        }
-        if let Some((path, identity)) = &plan.file {
-            if FileIdentity::of(path)? != *identity {
-                return Err(file_changed(path));
-            }
-        }
-        if let (Some(path), Some(j)) = (&b.journal, journal.as_mut()) {
-            j.parts.push(DonePart {
-                index,
-                id: part.id,
-                start: range.start,
-                end: range.end,
-            });
-            j.save(path)?;
-        }
-        // Reported after the journal is written: a completed part is a durable one.
-        counters.report();
+        tracker.record(b, plan, finished, journal)?;
     }
+    drop(in_flight);
     if b.cancel.is_cancelled() {
-        return Err(Error::new(
-            ErrorKind::Cancelled,
-            "the upload was aborted by the caller",
-        ));
+        return Err(aborted());
     }
+    let done = tracker.done;
 
     let md5 = match (bodies, hasher.join().await?) {
         (Bodies::Reader(_, md5), _) if md5_enabled => Some(MD5_ENCODING.encode(&md5.finalize())),
@@ -950,6 +933,66 @@ async fn send_and_complete(
         "upload completed"
     );
     Ok(upload)
+}
+
+fn aborted() -> Error {
+    Error::new(ErrorKind::Cancelled, "the upload was aborted by the caller")
+}
+
+/// What the upload loop knows about finished parts.
+struct Tracker<'a> {
+    done: &'a mut [Option<String>],
+    counters: Arc<Counters>,
+    /// Observed cost of sending one byte at the current concurrency, for the expiry check.
+    secs_per_byte: Option<f64>,
+    started: Instant,
+}
+
+impl Tracker<'_> {
+    /// Records a finished part: the error with its part context, or its id, progress, the
+    /// journal (written before progress is reported: a completed part is a durable one).
+    fn record(
+        &mut self,
+        b: &UploadFileBuilder,
+        plan: &Plan,
+        (index, range, result): (usize, std::ops::Range<u64>, Result<UploadPart>),
+        journal: &mut Option<Journal>,
+    ) -> Result<()> {
+        let part = result.map_err(|e| {
+            e.with_part(PartContext {
+                index,
+                range: range.clone(),
+            })
+        })?;
+        self.done[index] = Some(part.id.clone());
+        let counters = &self.counters;
+        counters
+            .completed
+            .fetch_add(range.end - range.start, Ordering::Relaxed);
+        counters.parts_completed.fetch_add(1, Ordering::Relaxed);
+        let completed = counters.completed.load(Ordering::Relaxed);
+        if completed > 0 {
+            self.secs_per_byte = Some(
+                self.started.elapsed().as_secs_f64() * b.concurrency as f64 / completed as f64,
+            );
+        }
+        if let Some((path, identity)) = &plan.file {
+            if FileIdentity::of(path)? != *identity {
+                return Err(file_changed(path));
+            }
+        }
+        if let (Some(path), Some(j)) = (&b.journal, journal.as_mut()) {
+            j.parts.push(DonePart {
+                index,
+                id: part.id,
+                start: range.start,
+                end: range.end,
+            });
+            j.save(path)?;
+        }
+        counters.report();
+        Ok(())
+    }
 }
 
 fn file_changed(path: &Path) -> Error {
