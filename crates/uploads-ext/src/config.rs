@@ -18,7 +18,12 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time allowed for one whole request, a 64 MiB part included (as the official SDKs).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 /// The user agent this crate sends unless told otherwise.
-pub const USER_AGENT: &str = concat!("openai-uploads-rust/", env!("CARGO_PKG_VERSION"));
+pub const USER_AGENT: &str = concat!(
+    env!("CARGO_PKG_NAME"),
+    "/",
+    env!("CARGO_PKG_VERSION"),
+    " (openai-uploads; rust)"
+);
 
 /// An API key. Its value never appears in `Debug`, `Display`, errors or logs.
 #[derive(Clone, PartialEq, Eq)]

@@ -47,7 +47,7 @@ fn common_headers(mock: Mock) -> Mock {
     mock.match_header("authorization", format!("Bearer {KEY}").as_str())
         .match_header(
             "user-agent",
-            Matcher::Regex(r"^openai-uploads-rust/\d+\.\d+\.\d+".into()),
+            Matcher::Regex(r"^uploads-ext/\d+\.\d+\.\d+ \(openai-uploads; rust\)$".into()),
         )
         .match_header("openai-organization", Matcher::Missing)
         .match_header("openai-project", Matcher::Missing)
@@ -752,7 +752,7 @@ async fn a_custom_http_client_still_sends_every_header() {
         .match_header("openai-project", "proj_456")
         .match_header(
             "user-agent",
-            Matcher::Regex(r"^openai-uploads-rust/\d+\.\d+\.\d+".into()),
+            Matcher::Regex(r"^uploads-ext/\d+\.\d+\.\d+ \(openai-uploads; rust\)$".into()),
         )
         .with_header("content-type", "application/json")
         .with_body(upload_json("upload_abc", "cancelled"))
