@@ -55,7 +55,7 @@ pub const DEFAULT_CONCURRENCY: usize = 8;
 pub const MAX_CONCURRENCY: usize = 64;
 /// Smallest automatic part size (larger files get larger parts, up to 64 MiB).
 pub const MIN_AUTO_PART_BYTES: u64 = 1024 * 1024;
-/// Automatic part size for reader sources, whose in-flight parts are held in memory.
+/// Largest automatic part size for reader sources, whose in-flight parts are held in memory.
 pub const READER_AUTO_PART_BYTES: u64 = 8 * 1024 * 1024;
 /// MIME type used when none is given and the file extension says nothing.
 pub const DEFAULT_MIME_TYPE: &str = "application/octet-stream";
@@ -176,7 +176,7 @@ impl Client {
 
     /// Uploads exactly `len` bytes read from `reader`. Set a file name. Each in-flight part is
     /// held in memory (a reader cannot be re-read for retries), so memory is about
-    /// `concurrency x part size`; the automatic part size is [`READER_AUTO_PART_BYTES`].
+    /// `concurrency x part size`; the automatic part size is at most [`READER_AUTO_PART_BYTES`].
     pub fn upload_reader<R>(&self, reader: R, len: u64) -> UploadFileBuilder
     where
         R: AsyncRead + Send + Unpin + 'static,
@@ -520,8 +520,10 @@ fn validate(b: &UploadFileBuilder, resume: Option<&Journal>) -> Result<Plan> {
     let part_size = match (resume, b.part_size) {
         (Some(j), _) => j.part_size,
         (None, Some(size)) => size,
-        (None, None) if matches!(b.source, Source::Reader(..)) => READER_AUTO_PART_BYTES
-            .min(auto_part_size(total, b.concurrency).max(READER_AUTO_PART_BYTES)),
+        // Reader parts are buffered: cap them so memory stays near concurrency x 8 MiB.
+        (None, None) if matches!(b.source, Source::Reader(..)) => {
+            auto_part_size(total, b.concurrency).min(READER_AUTO_PART_BYTES)
+        }
         (None, None) => auto_part_size(total, b.concurrency),
     };
     if part_size == 0 || part_size > MAX_PART_BYTES {
