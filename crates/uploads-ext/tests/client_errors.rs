@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 use mockito::ServerGuard;
 use serde_json::json;
 use uploads_ext::error::BODY_SNIPPET_CHARS;
-use uploads_ext::{Client, Error, ErrorKind, PartBody, Purpose};
+use uploads_ext::{Client, ErrorKind};
+
+mod common;
+use common::{run, OPERATIONS};
 
 fn client_at(base_url: String) -> Client {
     Client::builder()
@@ -20,37 +23,6 @@ fn client_at(base_url: String) -> Client {
 
 fn client(server: &ServerGuard) -> Client {
     client_at(server.url())
-}
-
-/// The four operations, by index, so every generated operation's error path is exercised.
-const OPERATIONS: [(&str, &str); 4] = [
-    ("create_upload", "/uploads"),
-    ("add_upload_part", "/uploads/upload_abc/parts"),
-    ("complete_upload", "/uploads/upload_abc/complete"),
-    ("cancel_upload", "/uploads/upload_abc/cancel"),
-];
-
-async fn run(client: &Client, op: usize) -> Result<(), Error> {
-    match op {
-        0 => client
-            .create_upload()
-            .filename("a.jsonl")
-            .purpose(Purpose::FineTune)
-            .bytes(5)
-            .mime_type("text/jsonl")
-            .await
-            .map(drop),
-        1 => client
-            .add_upload_part("upload_abc", PartBody::bytes("hello"))
-            .await
-            .map(drop),
-        2 => client
-            .complete_upload("upload_abc")
-            .part_ids(["part_1"])
-            .await
-            .map(drop),
-        _ => client.cancel_upload("upload_abc").await.map(drop),
-    }
 }
 
 #[tokio::test]

@@ -11,7 +11,10 @@ use mockito::{Matcher, Mock, ServerGuard};
 use serde_json::json;
 use uploads_ext::part::ByteStream;
 use uploads_ext::retry::{RetryPolicy, Sleep, SleepFuture};
-use uploads_ext::{Client, ClientBuilder, Error, ErrorKind, PartBody, Purpose};
+use uploads_ext::{Client, ClientBuilder, ErrorKind, PartBody};
+
+mod common;
+use common::{run, OPERATIONS};
 
 /// Records every requested delay and returns immediately.
 #[derive(Debug, Clone, Default)]
@@ -40,36 +43,6 @@ fn builder(base_url: String, recorder: &Recorder) -> ClientBuilder {
 
 fn client(server: &ServerGuard, recorder: &Recorder) -> Client {
     builder(server.url(), recorder).build().unwrap()
-}
-
-const OPERATIONS: [&str; 4] = [
-    "/uploads",
-    "/uploads/upload_abc/parts",
-    "/uploads/upload_abc/complete",
-    "/uploads/upload_abc/cancel",
-];
-
-async fn run(client: &Client, op: usize) -> Result<(), Error> {
-    match op {
-        0 => client
-            .create_upload()
-            .filename("a.jsonl")
-            .purpose(Purpose::FineTune)
-            .bytes(5)
-            .mime_type("text/jsonl")
-            .await
-            .map(drop),
-        1 => client
-            .add_upload_part("upload_abc", PartBody::bytes("hello"))
-            .await
-            .map(drop),
-        2 => client
-            .complete_upload("upload_abc")
-            .part_ids(["part_1"])
-            .await
-            .map(drop),
-        _ => client.cancel_upload("upload_abc").await.map(drop),
-    }
 }
 
 fn upload_json() -> String {
@@ -134,7 +107,7 @@ async fn retryable_statuses_are_sent_three_times_by_default() {
     for (i, status) in [500, 503, 429, 408, 409].into_iter().enumerate() {
         let mut server = mockito::Server::new_async().await;
         let op = i % OPERATIONS.len();
-        let mock = failing(&mut server, OPERATIONS[op], status, 3).await;
+        let mock = failing(&mut server, OPERATIONS[op].1, status, 3).await;
         let recorder = Recorder::default();
         let err = run(&client(&server, &recorder), op)
             .await
@@ -221,7 +194,7 @@ async fn client_errors_are_never_retried() {
     for (i, status) in [400, 401, 403, 404, 422].into_iter().enumerate() {
         let mut server = mockito::Server::new_async().await;
         let op = i % OPERATIONS.len();
-        let mock = failing(&mut server, OPERATIONS[op], status, 1).await;
+        let mock = failing(&mut server, OPERATIONS[op].1, status, 1).await;
         let recorder = Recorder::default();
         let err = run(&client(&server, &recorder), op)
             .await

@@ -1,14 +1,15 @@
 //! The API key never leaks: not in `Debug` of the client or builder, not in errors (`Display`,
 //! `Debug`, source chain), not in tracing output at TRACE level.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mockito::Matcher;
 use serde_json::json;
 use uploads_ext::retry::{Sleep, SleepFuture};
 use uploads_ext::{ApiKey, Client, ClientBuilder, Error, ErrorKind, PartBody, Purpose};
+
+mod common;
+use common::LogBuffer;
 
 const KEY: &str = "sk-test-SECRET123";
 
@@ -49,25 +50,6 @@ fn builder(base_url: String) -> ClientBuilder {
         .sleep_impl(NoSleep)
 }
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buffer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
 #[tokio::test]
 async fn debug_of_client_builder_and_key_is_redacted() {
     let builder = builder("http://127.0.0.1:9/v1".into());
@@ -98,14 +80,8 @@ async fn debug_of_client_builder_and_key_is_redacted() {
 
 #[tokio::test]
 async fn errors_and_traces_never_contain_the_key() {
-    let logs = Buffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = LogBuffer::default();
+    let _guard = logs.install(tracing::Level::TRACE);
 
     let mut server = mockito::Server::new_async().await;
     let client = builder(server.url()).build().unwrap();

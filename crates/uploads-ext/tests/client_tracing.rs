@@ -1,34 +1,15 @@
 //! Each request is traced with its operation, upload id, attempt, status, request id and duration,
 //! for successes as well as failures.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use uploads_ext::Client;
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+mod common;
+use common::LogBuffer;
 
 #[tokio::test]
 async fn request_spans_carry_status_and_request_id_for_successes_and_failures() {
-    let logs = Buffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = LogBuffer::default();
+    let _guard = logs.install(tracing::Level::DEBUG);
 
     let mut server = mockito::Server::new_async().await;
     server
@@ -62,7 +43,7 @@ async fn request_spans_carry_status_and_request_id_for_successes_and_failures() 
         .await
         .unwrap_err();
 
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     let success = text
         .lines()
         .find(|l| l.contains("request succeeded"))

@@ -1,0 +1,72 @@
+//! Helpers shared by the client test binaries (each binary uses a subset).
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use uploads_ext::{Client, Error, PartBody, Purpose};
+
+/// The four operations as (name, path under the base URL), indexed as [`run`] indexes them.
+pub const OPERATIONS: [(&str, &str); 4] = [
+    ("create_upload", "/uploads"),
+    ("add_upload_part", "/uploads/upload_abc/parts"),
+    ("complete_upload", "/uploads/upload_abc/complete"),
+    ("cancel_upload", "/uploads/upload_abc/cancel"),
+];
+
+/// Sends operation `op` (an index into [`OPERATIONS`]) with small valid inputs.
+pub async fn run(client: &Client, op: usize) -> Result<(), Error> {
+    match op {
+        0 => client
+            .create_upload()
+            .filename("a.jsonl")
+            .purpose(Purpose::FineTune)
+            .bytes(5)
+            .mime_type("text/jsonl")
+            .await
+            .map(drop),
+        1 => client
+            .add_upload_part("upload_abc", PartBody::bytes("hello"))
+            .await
+            .map(drop),
+        2 => client
+            .complete_upload("upload_abc")
+            .part_ids(["part_1"])
+            .await
+            .map(drop),
+        _ => client.cancel_upload("upload_abc").await.map(drop),
+    }
+}
+
+/// A `tracing` writer that keeps everything in memory.
+#[derive(Clone, Default)]
+pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogBuffer {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// Installs a subscriber writing every event at `level` and above here (thread-local: keep
+    /// the guard alive for the test, on a current-thread runtime).
+    pub fn install(&self, level: tracing::Level) -> tracing::subscriber::DefaultGuard {
+        let writer = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+}
