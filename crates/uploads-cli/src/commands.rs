@@ -20,14 +20,17 @@ pub fn default_journal(file: &Path) -> PathBuf {
 
 /// A client configured from the environment. A missing `OPENAI_API_KEY` is a usage error.
 pub fn client_from_env() -> Result<Client, Failure> {
-    let has_key = std::env::var("OPENAI_API_KEY").is_ok_and(|key| !key.trim().is_empty());
-    if !has_key {
-        return Err(Failure::usage(
-            "OPENAI_API_KEY is not set: export your OpenAI API key in OPENAI_API_KEY",
-        )
-        .with_hint("`openai-uploads demo` runs against an embedded fake server without a key"));
-    }
-    Client::from_env().map_err(|e| sdk_failure(&e, false))
+    // The SDK checks the key (and base URL); its InvalidInput maps to the usage exit code.
+    Client::from_env().map_err(|e| {
+        let failure = sdk_failure(&e, false);
+        if e.kind() == ErrorKind::InvalidInput {
+            failure.with_hint(
+                "`openai-uploads demo` runs against an embedded fake server without a key",
+            )
+        } else {
+            failure
+        }
+    })
 }
 
 /// [`Failure::from_sdk`], with the error's underlying cause (e.g. the OS error of a missing

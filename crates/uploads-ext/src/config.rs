@@ -200,7 +200,7 @@ impl ClientBuilder {
             .filter(|k| !k.0.trim().is_empty())
             .ok_or_else(|| {
                 Error::invalid_input(
-                    "no API key: set OPENAI_API_KEY or call ClientBuilder::api_key",
+                    "no API key: set OPENAI_API_KEY (or pass one to ClientBuilder::api_key)",
                 )
             })?;
         // Checked here, not at the first request: a key read from a file often ends in a newline,
@@ -249,9 +249,10 @@ impl ClientBuilder {
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
         let http = match self.http_client.clone() {
             Some(client) => client,
+            // The per-attempt timeout is enforced once, by the client around each attempt, so it
+            // applies the same way to a caller's own reqwest::Client.
             None => reqwest::Client::builder()
                 .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
-                .timeout(timeout)
                 .build()
                 .map_err(|e| Error::from_reqwest(e).with_operation("build_client"))?,
         };

@@ -62,17 +62,6 @@ fn md5_hex(bytes: &[u8]) -> String {
     hex::encode(Md5::digest(bytes))
 }
 
-/// Waits (bounded) until `cond` holds: for effects the client triggers in the background.
-async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    for _ in 0..500 {
-        if cond() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting for: {what}");
-}
-
 #[tokio::test]
 async fn assembles_identical_bytes_for_many_sizes() {
     let server = server_with(Faults::none()).await;
@@ -539,10 +528,12 @@ async fn dropping_the_future_cancels_on_the_server() {
     assert!(task.await.unwrap_err().is_cancelled());
     drop(hold);
     let id = server.uploads()[0].id.clone();
-    eventually("server-side cancel after drop", || {
-        server.upload(&id).unwrap().status == FakeStatus::Cancelled
-    })
-    .await;
+    // The cancel is spawned when the future is dropped: wait for it to reach the server, bounded
+    // so that a missing cancel fails the test instead of hanging it.
+    let wait = server.wait_for_upload(&id, |u| u.status == FakeStatus::Cancelled);
+    tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .expect("no server-side cancel after the future was dropped");
 }
 
 #[tokio::test]

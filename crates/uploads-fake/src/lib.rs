@@ -263,6 +263,26 @@ impl FakeServer {
         let _ = rx.wait_for(|v| *v >= n).await;
     }
 
+    /// Waits until upload `id` exists and `pred` holds for its snapshot (re-checked after every
+    /// state change), e.g. until a client's background cancel has arrived. Returns the snapshot.
+    pub async fn wait_for_upload(
+        &self,
+        id: &str,
+        mut pred: impl FnMut(&UploadSnapshot) -> bool,
+    ) -> UploadSnapshot {
+        let mut rx = self.inner.changes.subscribe();
+        loop {
+            // Mark the current version seen before checking, so no change is missed.
+            rx.borrow_and_update();
+            if let Some(snap) = self.upload(id).filter(|s| pred(s)) {
+                return snap;
+            }
+            if rx.changed().await.is_err() {
+                panic!("fake server stopped while waiting for upload {id}");
+            }
+        }
+    }
+
     /// Stops the server: no new connections are accepted and open
     /// connections are closed. Waits for the accept loop (and, for
     /// [`FakeServer::start_background`], the server thread) to finish.

@@ -93,6 +93,8 @@ pub(crate) struct Inner {
     pub in_flight: watch::Sender<usize>,
     max_in_flight: AtomicUsize,
     pub holds: watch::Sender<usize>,
+    /// Bumped on every state change, so tests can wait for one instead of polling.
+    pub changes: watch::Sender<u64>,
     persist_lock: Mutex<()>,
     request_prefix: u64,
     request_counter: AtomicU64,
@@ -149,6 +151,7 @@ impl Inner {
             in_flight: watch::Sender::new(0),
             max_in_flight: AtomicUsize::new(0),
             holds: watch::Sender::new(0),
+            changes: watch::Sender::new(0),
             persist_lock: Mutex::new(()),
             request_prefix: rand::random(),
             request_counter: AtomicU64::new(0),
@@ -305,8 +308,10 @@ impl Inner {
         self.persist();
     }
 
-    /// Rewrites the state file (if configured) atomically.
+    /// Called after every state change: wakes [`FakeServer::wait_for_upload`] waiters and
+    /// rewrites the state file (if configured) atomically.
     pub fn persist(&self) {
+        self.changes.send_modify(|n| *n += 1);
         let Some(path) = &self.state_file else {
             return;
         };

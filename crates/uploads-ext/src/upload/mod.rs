@@ -565,7 +565,7 @@ fn validate(b: &UploadFileBuilder, resume: Option<&Journal>) -> Result<Plan> {
 
 /// Shared progress counters.
 struct Counters {
-    upload_id: Mutex<Option<String>>,
+    upload_id: String,
     total: u64,
     parts_total: usize,
     completed: AtomicU64,
@@ -578,7 +578,7 @@ impl Counters {
     fn report(&self) {
         if let Some(cb) = &self.callback {
             cb(&Progress {
-                upload_id: self.upload_id.lock().expect("lock").clone(),
+                upload_id: Some(self.upload_id.clone()),
                 bytes_total: self.total,
                 bytes_completed: self.completed.load(Ordering::Relaxed),
                 bytes_sent: self.sent.load(Ordering::Relaxed),
@@ -783,7 +783,7 @@ async fn send_and_complete(
 ) -> Result<Upload> {
     let md5_enabled = journal.as_ref().map(|j| j.md5).unwrap_or(b.md5);
     let counters = Arc::new(Counters {
-        upload_id: Mutex::new(Some(upload_id.to_owned())),
+        upload_id: upload_id.to_owned(),
         total: plan.total,
         parts_total: plan.parts,
         completed: AtomicU64::new(0),
