@@ -951,8 +951,8 @@ struct Tracker<'a> {
 }
 
 impl Tracker<'_> {
-    /// Records a finished part: the error with its part context, or its id, progress, the
-    /// journal (written before progress is reported: a completed part is a durable one).
+    /// Records a finished part: the error with its part context, or its id, the journal, then
+    /// progress (a part shown as completed is a durable one).
     fn record(
         &mut self,
         b: &UploadFileBuilder,
@@ -967,17 +967,6 @@ impl Tracker<'_> {
             })
         })?;
         self.done[index] = Some(part.id.clone());
-        let counters = &self.counters;
-        counters
-            .completed
-            .fetch_add(range.end - range.start, Ordering::Relaxed);
-        counters.parts_completed.fetch_add(1, Ordering::Relaxed);
-        let completed = counters.completed.load(Ordering::Relaxed);
-        if completed > 0 {
-            self.secs_per_byte = Some(
-                self.started.elapsed().as_secs_f64() * b.concurrency as f64 / completed as f64,
-            );
-        }
         if let Some((path, identity)) = &plan.file {
             if FileIdentity::of(path)? != *identity {
                 return Err(file_changed(path));
@@ -992,6 +981,16 @@ impl Tracker<'_> {
             });
             j.save(path)?;
         }
+        // Counted only now: progress reports (also sent from in-flight parts' byte callbacks)
+        // never show a part as completed before the journal holds it.
+        let counters = &self.counters;
+        counters
+            .completed
+            .fetch_add(range.end - range.start, Ordering::Relaxed);
+        counters.parts_completed.fetch_add(1, Ordering::Relaxed);
+        let completed = counters.completed.load(Ordering::Relaxed);
+        self.secs_per_byte =
+            Some(self.started.elapsed().as_secs_f64() * b.concurrency as f64 / completed as f64);
         counters.report();
         Ok(())
     }
