@@ -135,7 +135,7 @@ fn child(
                 .send()
                 .await
                 .unwrap_or_else(|e| panic!("upload failed: {e}"));
-            assert_eq!(upload.bytes as u64, size);
+            assert_eq!(upload.bytes(), size);
             size.div_ceil(uploads_ext::upload::auto_part_size(size, concurrency)) as usize
         };
         Measurement {

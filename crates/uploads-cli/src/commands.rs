@@ -108,7 +108,7 @@ pub async fn upload(args: UploadArgs) -> Result<(), Failure> {
     let result = builder.send().await;
     tracker.finish();
     match result {
-        Ok(upload) => print_upload(&upload, &tracker, started.elapsed(), args.json),
+        Ok(upload) => print_upload(upload.upload(), &tracker, started.elapsed(), args.json),
         Err(err) => {
             let mut failure = sdk_failure(&err, interrupt.interrupted());
             if let Some(id) = err.upload_id() {
@@ -159,7 +159,7 @@ pub async fn resume(args: ResumeArgs) -> Result<(), Failure> {
     let result = builder.send().await;
     tracker.finish();
     match result {
-        Ok(upload) => print_upload(&upload, &tracker, started.elapsed(), args.json),
+        Ok(upload) => print_upload(upload.upload(), &tracker, started.elapsed(), args.json),
         Err(err) => {
             let mut failure = sdk_failure(&err, interrupt.interrupted());
             let resumable = !matches!(

@@ -17,6 +17,7 @@ use crate::config::ClientBuilder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::part::{PartBody, SentCallback};
 use crate::retry::{BackoffGate, RetryPolicy, Sleep};
+use crate::timeout::{without_progress_for, ProgressSignal};
 use crate::types::{Purpose, Upload, UploadPart};
 
 /// The most bytes one upload may hold (8 GiB).
@@ -156,46 +157,98 @@ impl Client {
         }
     }
 
-    /// Sends a part, sharing `gate` (an upload-wide rate-limit pause) and reporting sent bytes.
+    /// Sends a part, sharing `gate` (an upload-wide rate-limit pause), reporting sent bytes, with
+    /// its own retry budget (`retries`).
     pub(crate) async fn add_part_with(
         &self,
         upload_id: &str,
         body: &PartBody,
         gate: &BackoffGate,
+        retries: u32,
         on_sent: Option<SentCallback>,
-        on_retry: &(dyn Fn() + Send + Sync),
+        on_retry: &(dyn Fn(&Error) + Send + Sync),
     ) -> Result<UploadPart> {
         body.validate()
             .map_err(|e| e.with_operation("add_upload_part"))?;
         let config = &self.inner.config;
-        self.execute(
-            "add_upload_part",
-            Some(upload_id),
+        let progress = ProgressSignal::new();
+        // Each chunk the connection takes is progress; the caller's counter sees it too.
+        let on_sent: SentCallback = {
+            let progress = progress.clone();
+            Arc::new(move |n| {
+                progress.touch();
+                if let Some(cb) = &on_sent {
+                    cb(n);
+                }
+            })
+        };
+        let call = Call {
+            operation: "add_upload_part",
+            upload_id: Some(upload_id),
             gate,
+            retries,
+            progress: &progress,
             on_retry,
-            || async {
-                let part = body.to_multipart(on_sent.clone()).await?;
-                uploads_api::add_upload_part(config, upload_id, part)
-                    .await
-                    .map_err(Error::from_generated)
-            },
-        )
+        };
+        self.execute(call, || async {
+            let part = body.to_multipart(Some(on_sent.clone())).await?;
+            uploads_api::add_upload_part(config, upload_id, part)
+                .await
+                .map_err(Error::from_generated)
+        })
         .await
     }
 
-    /// Runs one operation with retries. `attempt` is called once per attempt.
-    async fn execute<T, F, Fut>(
+    /// Sends `complete` and tells whether an earlier attempt's outcome was unknown (its answer
+    /// lost or timed out), which makes a later "not pending" answer ambiguous.
+    pub(crate) async fn complete_tracking(
         &self,
-        operation: &'static str,
-        upload_id: Option<&str>,
-        gate: &BackoffGate,
-        on_retry: &(dyn Fn() + Send + Sync),
-        mut attempt: F,
-    ) -> Result<T>
+        upload_id: &str,
+        request: CompleteUploadRequest,
+    ) -> (Result<Upload>, bool) {
+        let unknown = std::sync::atomic::AtomicBool::new(false);
+        let on_retry = |e: &Error| {
+            if e.outcome_unknown() {
+                unknown.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        };
+        let config = &self.inner.config;
+        let gate = BackoffGate::default();
+        let call = Call {
+            operation: "complete_upload",
+            upload_id: Some(upload_id),
+            gate: &gate,
+            retries: self.inner.retry.max_retries,
+            progress: &ProgressSignal::new(),
+            on_retry: &on_retry,
+        };
+        let result = self
+            .execute(call, || {
+                let request = request.clone();
+                async move {
+                    uploads_api::complete_upload(config, upload_id, request)
+                        .await
+                        .map_err(Error::from_generated)
+                }
+            })
+            .await;
+        (result, unknown.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Runs one operation with retries. `attempt` is called once per attempt.
+    async fn execute<T, F, Fut>(&self, call: Call<'_>, mut attempt: F) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
+        let Call {
+            operation,
+            upload_id,
+            gate,
+            retries,
+            progress,
+            on_retry,
+        } = call;
         let policy = &self.inner.retry;
         let mut number = 0u32;
         loop {
@@ -210,16 +263,9 @@ impl Client {
                 request_id = tracing::field::Empty,
             );
             let started = Instant::now();
-            let outcome = match tokio::time::timeout(self.inner.timeout, attempt())
+            let outcome = without_progress_for(self.inner.timeout, progress, attempt())
                 .instrument(span.clone())
-                .await
-            {
-                Ok(outcome) => outcome,
-                Err(_) => Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!("no response within {:?}", self.inner.timeout),
-                )),
-            };
+                .await;
             let elapsed_ms = started.elapsed().as_millis() as u64;
             let err = match outcome {
                 Ok(value) => {
@@ -234,7 +280,7 @@ impl Client {
             };
             let status = err.status().map(|s| s.as_u16()).unwrap_or(0);
             let request_id = err.request_id().unwrap_or("");
-            if number > policy.max_retries || !err.is_retryable() {
+            if number > retries || !err.is_retryable() {
                 // The caller receives this error; debug level keeps it from being printed twice.
                 tracing::debug!(parent: &span, status, request_id, elapsed_ms, kind = ?err.kind(),
                     "request failed: {err}");
@@ -243,7 +289,7 @@ impl Client {
             let delay = policy.delay(number, err.retry_after());
             tracing::info!(parent: &span, status, request_id, elapsed_ms, kind = ?err.kind(),
                 delay_ms = delay.as_millis() as u64, "request failed, retrying: {err}");
-            on_retry();
+            on_retry(&err);
             if err.kind() == ErrorKind::RateLimited {
                 // Everyone sharing the gate pauses, not only this request.
                 gate.defer(delay, self.sleeper());
@@ -252,9 +298,39 @@ impl Client {
             }
         }
     }
+
+    /// A call of one operation with the client's own retry budget and no hooks.
+    fn plain_call<'a>(
+        &self,
+        operation: &'static str,
+        upload_id: Option<&'a str>,
+        gate: &'a BackoffGate,
+        progress: &'a ProgressSignal,
+    ) -> Call<'a> {
+        Call {
+            operation,
+            upload_id,
+            gate,
+            retries: self.inner.retry.max_retries,
+            progress,
+            on_retry: &no_retry_hook,
+        }
+    }
 }
 
-fn no_retry_hook() {}
+/// What [`Client::execute`] needs to know about one operation besides its attempt.
+struct Call<'a> {
+    operation: &'static str,
+    upload_id: Option<&'a str>,
+    gate: &'a BackoffGate,
+    /// Retries after the first attempt.
+    retries: u32,
+    progress: &'a ProgressSignal,
+    /// Told about each failure that is about to be retried.
+    on_retry: &'a (dyn Fn(&Error) + Send + Sync),
+}
+
+fn no_retry_hook(_: &Error) {}
 
 /// Builder of `POST /uploads`; see [`Client::create_upload`]. Await it or call [`send`](Self::send).
 #[derive(Debug)]
@@ -305,9 +381,12 @@ impl CreateUploadBuilder {
             .validate()
             .map_err(|e| e.with_operation("create_upload"))?;
         let config = &self.client.inner.config;
-        let gate = BackoffGate::default();
+        let (gate, progress) = (BackoffGate::default(), ProgressSignal::new());
+        let call = self
+            .client
+            .plain_call("create_upload", None, &gate, &progress);
         self.client
-            .execute("create_upload", None, &gate, &no_retry_hook, || {
+            .execute(call, || {
                 let request = request.clone();
                 async move {
                     uploads_api::create_upload(config, request)
@@ -388,8 +467,16 @@ impl AddPartBuilder {
     /// Sends the part (retried per the client's policy, re-sending the same bytes).
     pub async fn send(self) -> Result<UploadPart> {
         let gate = BackoffGate::default();
+        let retries = self.client.inner.retry.max_retries;
         self.client
-            .add_part_with(&self.upload_id, &self.body, &gate, None, &no_retry_hook)
+            .add_part_with(
+                &self.upload_id,
+                &self.body,
+                &gate,
+                retries,
+                None,
+                &no_retry_hook,
+            )
             .await
     }
 }
@@ -429,19 +516,10 @@ impl CompleteUploadBuilder {
         }
         let mut request = CompleteUploadRequest::new(self.part_ids);
         request.md5 = self.md5;
-        let config = &self.client.inner.config;
-        let gate = BackoffGate::default();
-        let id = self.upload_id.as_str();
         self.client
-            .execute("complete_upload", Some(id), &gate, &no_retry_hook, || {
-                let request = request.clone();
-                async move {
-                    uploads_api::complete_upload(config, id, request)
-                        .await
-                        .map_err(Error::from_generated)
-                }
-            })
+            .complete_tracking(&self.upload_id, request)
             .await
+            .0
     }
 }
 
@@ -456,21 +534,22 @@ pub struct CancelUploadBuilder {
 impl CancelUploadBuilder {
     /// Sends the request.
     pub async fn send(self) -> Result<Upload> {
+        if self.upload_id.trim().is_empty() {
+            return Err(Error::invalid_input("the upload id must not be empty")
+                .with_operation("cancel_upload"));
+        }
         let config = &self.client.inner.config;
-        let gate = BackoffGate::default();
+        let (gate, progress) = (BackoffGate::default(), ProgressSignal::new());
         let id = self.upload_id.as_str();
+        let call = self
+            .client
+            .plain_call("cancel_upload", Some(id), &gate, &progress);
         self.client
-            .execute(
-                "cancel_upload",
-                Some(id),
-                &gate,
-                &no_retry_hook,
-                || async move {
-                    uploads_api::cancel_upload(config, id)
-                        .await
-                        .map_err(Error::from_generated)
-                },
-            )
+            .execute(call, || async move {
+                uploads_api::cancel_upload(config, id)
+                    .await
+                    .map_err(Error::from_generated)
+            })
             .await
     }
 }

@@ -56,8 +56,17 @@ pub enum ErrorKind {
     Expired,
     /// The upload was cancelled: by the caller (handle or dropped future), or on the server.
     Cancelled,
-    /// A resume journal is unusable (unreadable, wrong version, or for another upload/file).
+    /// A resume journal is unusable (unreadable, wrong version, for another upload/file, or
+    /// locked by another process resuming it).
     Journal,
+    /// A `complete` request's outcome is unknown: its answer was lost, timed out or could not be
+    /// decoded, and a retry found the upload no longer pending. The upload has probably
+    /// completed (check its File in the dashboard or with the Files API); it was not cancelled.
+    /// See [`Error::upload_id`].
+    CompletionUnknown,
+    /// A success answer that breaks the API's promise, e.g. a `complete` whose status is not
+    /// `completed` or that carries no File.
+    UnexpectedResponse,
 }
 
 impl ErrorKind {
@@ -116,6 +125,43 @@ pub struct PartContext {
     pub range: Range<u64>,
 }
 
+/// What the upload's one cleanup path did with the server-side Upload after a failure, an abort
+/// or a cancellation; see [`Error::cleanup`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Cleanup {
+    /// The Upload was cancelled on the server (the cancel request succeeded).
+    Cancelled,
+    /// Cancelling failed or timed out: the Upload may still be pending until it expires.
+    /// Cancel it yourself (`openai-uploads cancel ID`).
+    CancelFailed {
+        /// Why the cancel failed.
+        reason: String,
+    },
+    /// The Upload was left as it is on purpose ([`crate::FailurePolicy::Keep`], or an outcome
+    /// that a cancel could make worse, such as an unknown `complete`).
+    Retained {
+        /// The resume journal that describes it, if any.
+        journal: Option<std::path::PathBuf>,
+    },
+    /// No Upload had been created: nothing to clean up.
+    NotNeeded,
+}
+
+impl fmt::Display for Cleanup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cleanup::Cancelled => f.write_str("the upload was cancelled"),
+            Cleanup::CancelFailed { reason } => write!(f, "could not cancel the upload: {reason}"),
+            Cleanup::Retained { journal: Some(j) } => {
+                write!(f, "the upload was left pending (journal {})", j.display())
+            }
+            Cleanup::Retained { journal: None } => f.write_str("the upload was left as it is"),
+            Cleanup::NotNeeded => f.write_str("no upload had been created"),
+        }
+    }
+}
+
 /// The error type of every fallible operation in this crate. See the [module docs](self).
 pub struct Error {
     inner: Box<Inner>,
@@ -134,6 +180,12 @@ struct Inner {
     body_snippet: Option<String>,
     part: Option<PartContext>,
     attempts: u32,
+    cleanup: Option<Cleanup>,
+    /// The request may have been performed although no answer says so (answer lost, timed out
+    /// after sending, or a 2xx that could not be decoded).
+    outcome_unknown: bool,
+    /// The `id` found in an undecodable success body (a created Upload's id).
+    undecoded_id: Option<String>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -153,6 +205,9 @@ impl Error {
                 body_snippet: None,
                 part: None,
                 attempts: 0,
+                cleanup: None,
+                outcome_unknown: false,
+                undecoded_id: None,
                 source: None,
             }),
         }
@@ -198,6 +253,33 @@ impl Error {
         self
     }
 
+    pub(crate) fn with_cleanup(mut self, cleanup: Cleanup) -> Error {
+        self.inner.cleanup = Some(cleanup);
+        self
+    }
+
+    pub(crate) fn with_kind(mut self, kind: ErrorKind, message: impl Into<String>) -> Error {
+        self.inner.kind = kind;
+        self.inner.message = message.into();
+        self
+    }
+
+    pub(crate) fn mark_outcome_unknown(mut self) -> Error {
+        self.inner.outcome_unknown = true;
+        self
+    }
+
+    /// Whether the failed request may nevertheless have been performed by the server (its
+    /// answer was lost, timed out, or was a success that could not be decoded).
+    pub(crate) fn outcome_unknown(&self) -> bool {
+        self.inner.outcome_unknown
+    }
+
+    /// The object id found in an undecodable success answer, if any.
+    pub(crate) fn undecoded_id(&self) -> Option<&str> {
+        self.inner.undecoded_id.as_deref()
+    }
+
     /// Builds an error from an HTTP response that was not a success.
     pub(crate) fn from_response(status: StatusCode, headers: &HeaderMap, body: &str) -> Error {
         let api = serde_json::from_str::<Envelope>(body).ok().map(|e| e.error);
@@ -209,8 +291,8 @@ impl Error {
         let mut err = Error::new(kind, message);
         err.inner.status = Some(status);
         err.inner.request_id = header_str(headers, "x-request-id");
-        err.inner.retry_after = crate::retry::retry_after_from_headers(headers);
-        err.inner.should_retry_header = crate::retry::should_retry_header(headers);
+        err.inner.retry_after = crate::retry::classify::retry_after_from_headers(headers);
+        err.inner.should_retry_header = crate::retry::classify::should_retry_header(headers);
         if api.is_none() {
             err.inner.body_snippet = Some(snippet(body));
         }
@@ -244,6 +326,11 @@ impl Error {
                 err.inner.status = Some(status);
                 err.inner.request_id = header_str(&headers, "x-request-id");
                 err.inner.body_snippet = Some(snippet(&content));
+                // A success status means the server performed the request.
+                err.inner.outcome_unknown = status.is_success();
+                if status.is_success() {
+                    err.inner.undecoded_id = crate::retry::classify::object_id(&content);
+                }
                 err
             }
             GeneratedError::Reqwest(e) => Error::from_reqwest(e),
@@ -274,7 +361,11 @@ impl Error {
             (ErrorKind::Connection, "connection failed")
         };
         let message = format!("{what}: {}", error_chain(&e));
-        Error::new(kind, message).with_source(e)
+        // Only a failed connect proves the request never reached the server.
+        let unknown = matches!(kind, ErrorKind::Timeout | ErrorKind::Connection) && !e.is_connect();
+        let mut err = Error::new(kind, message).with_source(e);
+        err.inner.outcome_unknown = unknown;
+        err
     }
 
     /// The broad category of this error.
@@ -331,14 +422,28 @@ impl Error {
     /// Whether retrying the same request could succeed: 408, 409, 429, 5xx, timeouts and
     /// connection failures, unless the server said otherwise with `x-should-retry`.
     pub fn is_retryable(&self) -> bool {
-        if let Some(should) = self.inner.should_retry_header {
-            return should;
-        }
+        crate::retry::classify::is_retryable(
+            self.inner.kind,
+            self.inner.status,
+            self.inner.should_retry_header,
+        )
+    }
+
+    /// Whether running the upload again (or resuming it) may succeed: the failure was the
+    /// network's or the server's (timeouts, dropped connections, 429, 5xx), not the input's,
+    /// the upload's state or a caller's decision. Hints like "retry with resume" should follow it.
+    pub fn is_transient(&self) -> bool {
         match self.inner.kind {
-            ErrorKind::Timeout | ErrorKind::Connection => true,
-            ErrorKind::RateLimited | ErrorKind::Server | ErrorKind::Conflict => true,
-            _ => self.inner.status.is_some_and(|s| s.as_u16() == 408),
+            ErrorKind::CompletionUnknown | ErrorKind::Cancelled | ErrorKind::Expired => false,
+            _ => self.is_retryable(),
         }
+    }
+
+    /// What the upload's cleanup did with the server-side Upload (for errors of
+    /// [`Client::upload_file`](crate::Client::upload_file) and friends; `None` for single
+    /// requests).
+    pub fn cleanup(&self) -> Option<&Cleanup> {
+        self.inner.cleanup.as_ref()
     }
 
     /// Whether this is a timeout.
@@ -457,6 +562,13 @@ impl fmt::Display for Error {
         if let Some(snippet) = &inner.body_snippet {
             write!(f, "; body: {snippet}")?;
         }
+        match (&inner.cleanup, &inner.upload_id) {
+            (Some(Cleanup::CancelFailed { reason }), Some(id)) => {
+                write!(f, "; could not cancel upload {id}: {reason}")?
+            }
+            (Some(Cleanup::Cancelled), Some(id)) => write!(f, "; upload {id} was cancelled")?,
+            _ => {}
+        }
         Ok(())
     }
 }
@@ -476,6 +588,7 @@ impl fmt::Debug for Error {
             .field("retry_after", &inner.retry_after)
             .field("attempts", &inner.attempts)
             .field("body_snippet", &inner.body_snippet)
+            .field("cleanup", &inner.cleanup)
             .finish()
     }
 }

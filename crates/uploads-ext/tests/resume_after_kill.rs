@@ -72,7 +72,7 @@ fn child_resume() {
     let client = Client::from_env().expect("client from env");
     let journal = env_path("UPLOADS_TEST_JOURNAL");
     match runtime().block_on(client.resume_upload(journal).concurrency(3).send()) {
-        Ok(upload) => println!("{}", upload.id),
+        Ok(upload) => println!("{}", upload.upload_id()),
         Err(e) => {
             eprintln!("resume failed: {e}");
             std::process::exit(1);

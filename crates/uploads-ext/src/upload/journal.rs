@@ -1,23 +1,48 @@
 //! The resume journal: what a new process needs to finish an upload another process started.
 //!
-//! Written atomically (temp file, fsync, rename) after each part, so a crash at any moment leaves
-//! either the previous or the new journal, never a torn one.
+//! # Format (version 2)
+//! A JSON object, written atomically (temp file, fsync, rename) after each part, so a crash at any
+//! moment leaves either the previous or the new journal, never a torn one:
+//!
+//! | field | meaning |
+//! |---|---|
+//! | `version` | `2` (version 1 journals are still read) |
+//! | `state` | `in_progress`, `completing` (a `complete` was sent; its outcome may be unknown) or `cancelled` |
+//! | `upload_id` | the Upload's id |
+//! | `path` | absolute path of the source file: a string, or `{"unix_bytes_hex": "..."}` for a Unix path that is not UTF-8 |
+//! | `file` | `size` and `modified_ns` of the file when the upload started |
+//! | `filename`, `purpose`, `mime_type`, `part_size`, `md5` | as sent / chosen |
+//! | `expires_at` | the server's `expires_at` (Unix seconds, server clock; informative) |
+//! | `ttl_secs` | `expires_at - created_at` as the server reported them (relative: immune to clock skew) |
+//! | `started_at` | this machine's Unix time when the `create` answer arrived |
+//! | `parts` | accepted parts: `index`, `id`, `start`, `end` |
+//!
+//! Expiry is judged as `started_at + ttl_secs` against this machine's clock, so a server clock
+//! hours off never makes a valid upload look expired.
+//!
+//! A journal is used by one process at a time: an advisory lock on `<journal>.lock` (`flock` on
+//! Unix, an exclusive open on Windows; released by the OS when the process dies) refuses a second
+//! concurrent resume.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::rt::Clock;
 
-/// Version of the journal format this crate writes and reads.
-pub const JOURNAL_VERSION: u32 = 1;
+/// Version of the journal format this crate writes.
+pub const JOURNAL_VERSION: u32 = 2;
 
 /// Where an upload stands, as far as the journal knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum JournalState {
     InProgress,
+    /// A `complete` was sent; the upload may have completed.
+    Completing,
     Cancelled,
 }
 
@@ -67,6 +92,7 @@ pub(crate) struct Journal {
     pub version: u32,
     pub state: JournalState,
     pub upload_id: String,
+    #[serde(with = "lossless_path")]
     pub path: PathBuf,
     pub file: FileIdentity,
     pub filename: String,
@@ -74,8 +100,14 @@ pub(crate) struct Journal {
     pub mime_type: String,
     pub part_size: u64,
     pub md5: bool,
-    /// Unix seconds when the upload expires (from the API's `expires_at`).
+    /// The server's `expires_at` (Unix seconds by the server's clock).
     pub expires_at: i64,
+    /// The upload's lifetime as the server reported it (`expires_at - created_at`).
+    #[serde(default)]
+    pub ttl_secs: Option<i64>,
+    /// This machine's Unix time when the upload was created.
+    #[serde(default)]
+    pub started_at: Option<i64>,
     pub parts: Vec<DonePart>,
 }
 
@@ -94,22 +126,28 @@ impl Journal {
                 format!("journal {} is not valid: {e}", path.display()),
             )
         })?;
-        if journal.version != JOURNAL_VERSION {
+        if !(1..=JOURNAL_VERSION).contains(&journal.version) {
             return Err(Error::new(
                 ErrorKind::Journal,
                 format!(
-                    "journal {} has version {}, this crate reads {JOURNAL_VERSION}",
+                    "journal {} has version {}, this crate reads 1 to {JOURNAL_VERSION}",
                     path.display(),
                     journal.version
                 ),
-            ));
+            )
+            .with_upload_id(journal.upload_id));
         }
         Ok(journal)
     }
 
     /// Writes the journal atomically.
     pub(crate) fn save(&self, path: &Path) -> Result<()> {
-        let data = serde_json::to_vec_pretty(self).expect("journal serializes");
+        let data = serde_json::to_vec_pretty(self).map_err(|e| {
+            Error::new(
+                ErrorKind::Journal,
+                format!("cannot encode journal {}: {e}", path.display()),
+            )
+        })?;
         write_atomically(path, &data).map_err(|e| {
             Error::new(
                 ErrorKind::Journal,
@@ -119,43 +157,256 @@ impl Journal {
         })
     }
 
-    /// Seconds left before the upload expires, by this machine's clock.
-    pub(crate) fn seconds_left(&self) -> i64 {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        self.expires_at - now
+    /// Seconds left before the upload expires: the server's relative lifetime from the local
+    /// start time, by the local clock (the server's absolute times only for version 1 journals).
+    pub(crate) fn seconds_left(&self, clock: &dyn Clock) -> i64 {
+        match (self.started_at, self.ttl_secs) {
+            (Some(start), Some(ttl)) => start + ttl - clock.unix_secs(),
+            _ => self.expires_at - clock.unix_secs(),
+        }
     }
+}
+
+/// Refuses, before any request, a source path the journal could not store losslessly.
+pub(crate) fn check_storable(path: &Path) -> Result<()> {
+    if path.to_str().is_some() || cfg!(unix) {
+        return Ok(());
+    }
+    Err(Error::invalid_input(format!(
+        "{} is not valid Unicode: a resume journal cannot name it on this platform",
+        path.display()
+    )))
+}
+
+/// Before a new upload: the journal's directory must exist and be writable, and an existing
+/// journal may only be replaced if it describes a cancelled upload.
+pub(crate) fn check_new_journal(path: &Path) -> Result<()> {
+    let dir = parent_dir(path);
+    let meta = std::fs::metadata(dir).map_err(|e| {
+        Error::new(
+            ErrorKind::Journal,
+            format!("journal directory {} is not usable: {e}", dir.display()),
+        )
+        .with_source(e)
+    })?;
+    if !meta.is_dir() {
+        return Err(Error::new(
+            ErrorKind::Journal,
+            format!("{} is not a directory", dir.display()),
+        ));
+    }
+    if path.exists() {
+        match Journal::load(path) {
+            Ok(j) if j.state == JournalState::Cancelled => {}
+            Ok(j) => {
+                return Err(Error::invalid_input(format!(
+                    "journal {} already exists for upload {}: resume it \
+                     (Client::resume_upload) or remove it",
+                    path.display(),
+                    j.upload_id
+                ))
+                .with_upload_id(j.upload_id))
+            }
+            Err(_) => {
+                return Err(Error::invalid_input(format!(
+                    "{} already exists and is not a journal this crate wrote: remove it or \
+                     choose another path",
+                    path.display()
+                )))
+            }
+        }
+    }
+    // Proves the directory is writable without leaving anything behind.
+    let probe = dir.join(format!(".{}.probe-{}", file_name(path), std::process::id()));
+    File::create(&probe).map_err(|e| {
+        Error::new(
+            ErrorKind::Journal,
+            format!("cannot write in journal directory {}: {e}", dir.display()),
+        )
+        .with_source(e)
+    })?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Removes a journal and its lock file (after the upload completed or was cancelled).
+pub(crate) fn remove(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    let _ = std::fs::remove_file(lock_path(path));
+}
+
+/// An advisory lock held while a process works on a journal.
+#[derive(Debug)]
+pub(crate) struct JournalLock {
+    _file: File,
+}
+
+impl JournalLock {
+    /// Takes the lock or fails at once with a clear error.
+    pub(crate) fn acquire(journal: &Path) -> Result<JournalLock> {
+        let path = lock_path(journal);
+        let busy = || {
+            Error::new(
+                ErrorKind::Journal,
+                format!(
+                    "journal {} is in use by another process (lock {}): wait for it to finish",
+                    journal.display(),
+                    path.display()
+                ),
+            )
+        };
+        let file = open_locked(&path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::WouldBlock {
+                busy()
+            } else {
+                Error::new(
+                    ErrorKind::Journal,
+                    format!("cannot lock journal {}: {e}", journal.display()),
+                )
+                .with_source(e)
+            }
+        })?;
+        Ok(JournalLock { _file: file })
+    }
+}
+
+#[cfg(unix)]
+fn open_locked(path: &Path) -> std::io::Result<File> {
+    use rustix::fs::{flock, FlockOperation};
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(file),
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(std::io::Error::new(
+            std::io::ErrorKind::WouldBlock,
+            std::io::Error::from(e),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(windows)]
+fn open_locked(path: &Path) -> std::io::Result<File> {
+    use std::os::windows::fs::OpenOptionsExt;
+    // No sharing: a second open fails until this handle is closed (or the process dies).
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .share_mode(0)
+        .open(path)
+        .map_err(|e| {
+            // ERROR_SHARING_VIOLATION
+            if e.raw_os_error() == Some(32) {
+                std::io::Error::new(std::io::ErrorKind::WouldBlock, e)
+            } else {
+                e
+            }
+        })
+}
+
+#[cfg(not(any(unix, windows)))]
+fn open_locked(path: &Path) -> std::io::Result<File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+}
+
+fn lock_path(journal: &Path) -> PathBuf {
+    parent_dir(journal).join(format!("{}.lock", file_name(journal)))
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "journal".into())
 }
 
 fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "journal".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let dir = parent_dir(path);
+    let tmp = dir.join(format!(".{}.tmp-{}", file_name(path), std::process::id()));
     {
-        let mut file = std::fs::File::create(&tmp)?;
+        let mut file = File::create(&tmp)?;
         file.write_all(data)?;
         file.sync_all()?;
     }
     std::fs::rename(&tmp, path)?;
     // Make the rename itself durable where the platform allows syncing a directory.
-    if let Ok(d) = std::fs::File::open(dir) {
+    if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
     Ok(())
 }
 
+/// A path as a JSON string when it is UTF-8, else (Unix) its raw bytes in hex.
+mod lossless_path {
+    use std::path::{Path, PathBuf};
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Text(String),
+        Raw { unix_bytes_hex: String },
+    }
+
+    pub(super) fn serialize<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+        if let Some(text) = path.to_str() {
+            return Repr::Text(text.to_owned()).serialize(s);
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            Repr::Raw {
+                unix_bytes_hex: hex::encode(path.as_os_str().as_bytes()),
+            }
+            .serialize(s)
+        }
+        #[cfg(not(unix))]
+        Err(serde::ser::Error::custom(
+            "the path is not valid Unicode and cannot be stored",
+        ))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
+        match Repr::deserialize(d)? {
+            Repr::Text(text) => Ok(PathBuf::from(text)),
+            Repr::Raw { unix_bytes_hex } => {
+                let bytes = hex::decode(unix_bytes_hex).map_err(serde::de::Error::custom)?;
+                #[cfg(unix)]
+                {
+                    use std::os::unix::ffi::OsStringExt;
+                    Ok(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+                }
+                #[cfg(not(unix))]
+                {
+                    let _ = bytes;
+                    Err(serde::de::Error::custom(
+                        "the journal names a Unix path that is not valid Unicode",
+                    ))
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, SystemTime};
 
     fn sample(path: PathBuf) -> Journal {
         Journal {
@@ -173,12 +424,23 @@ mod tests {
             part_size: 4,
             md5: true,
             expires_at: 2_000_000_000,
+            ttl_secs: Some(3600),
+            started_at: Some(1_000),
             parts: vec![DonePart {
                 index: 1,
                 id: "part_b".into(),
                 start: 4,
                 end: 8,
             }],
+        }
+    }
+
+    #[derive(Debug)]
+    struct FixedClock(i64);
+
+    impl Clock for FixedClock {
+        fn now(&self) -> SystemTime {
+            UNIX_EPOCH + Duration::from_secs(self.0 as u64)
         }
     }
 
@@ -196,6 +458,22 @@ mod tests {
         assert_eq!(names, vec![std::ffi::OsString::from("j.json")]);
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn a_non_utf8_path_round_trips_losslessly() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let odd = dir
+            .path()
+            .join(std::ffi::OsStr::from_bytes(b"caf\xe9-\xff.bin"));
+        let journal = sample(odd.clone());
+        let path = dir.path().join("j.json");
+        journal.save(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("unix_bytes_hex"), "{text}");
+        assert_eq!(Journal::load(&path).unwrap().path, odd);
+    }
+
     #[test]
     fn wrong_version_and_garbage_are_journal_errors() {
         let dir = tempfile::tempdir().unwrap();
@@ -203,10 +481,72 @@ mod tests {
         let mut journal = sample(dir.path().join("a.bin"));
         journal.version = 99;
         journal.save(&path).unwrap();
-        assert_eq!(Journal::load(&path).unwrap_err().kind(), ErrorKind::Journal);
+        let err = Journal::load(&path).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Journal);
+        assert_eq!(err.upload_id(), Some("upload_1"));
         std::fs::write(&path, b"{not json").unwrap();
         assert_eq!(Journal::load(&path).unwrap_err().kind(), ErrorKind::Journal);
         let missing = Journal::load(&dir.path().join("nope.json")).unwrap_err();
         assert_eq!(missing.kind(), ErrorKind::Journal);
+    }
+
+    #[test]
+    fn expiry_follows_the_relative_ttl_from_the_local_start_not_server_timestamps() {
+        let mut journal = sample(PathBuf::from("a.bin"));
+        // The server's clock was 2 hours behind: its absolute expires_at is in our past.
+        journal.expires_at = 1_000 - 7_200 + 3_600;
+        assert_eq!(journal.seconds_left(&FixedClock(1_000 + 600)), 3_000);
+        assert!(journal.seconds_left(&FixedClock(1_000 + 3_601)) < 0);
+        // A version 1 journal has only the absolute time to go on.
+        journal.ttl_secs = None;
+        assert!(journal.seconds_left(&FixedClock(1_600)) < 0);
+    }
+
+    #[test]
+    fn version_1_journals_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.json");
+        let mut value = serde_json::to_value(sample(dir.path().join("a.bin"))).unwrap();
+        let map = value.as_object_mut().unwrap();
+        map.remove("ttl_secs");
+        map.remove("started_at");
+        map.insert("version".into(), 1.into());
+        std::fs::write(&path, serde_json::to_vec(&value).unwrap()).unwrap();
+        let j = Journal::load(&path).unwrap();
+        assert_eq!((j.version, j.ttl_secs), (1, None));
+    }
+
+    #[test]
+    fn a_second_lock_is_refused_until_the_first_is_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.json");
+        let first = JournalLock::acquire(&path).unwrap();
+        let err = JournalLock::acquire(&path).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Journal);
+        assert!(
+            err.to_string().contains("in use by another process"),
+            "{err}"
+        );
+        drop(first);
+        JournalLock::acquire(&path).unwrap();
+    }
+
+    #[test]
+    fn new_journal_checks_directory_and_existing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("no/such/dir/j.json");
+        assert_eq!(
+            check_new_journal(&missing).unwrap_err().kind(),
+            ErrorKind::Journal
+        );
+        let path = dir.path().join("j.json");
+        check_new_journal(&path).unwrap();
+        let mut journal = sample(dir.path().join("a.bin"));
+        journal.save(&path).unwrap();
+        let err = check_new_journal(&path).unwrap_err();
+        assert_eq!(err.upload_id(), Some("upload_1"));
+        journal.state = JournalState::Cancelled;
+        journal.save(&path).unwrap();
+        check_new_journal(&path).unwrap();
     }
 }
