@@ -353,3 +353,69 @@ async fn the_best_effort_cancel_is_bounded() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Two parts that each fail once: `rounds` more rounds after the others finished.
+async fn parts_failing_once(
+    rounds: u32,
+) -> (uploads_ext::Result<uploads_ext::CompletedUpload>, Mock) {
+    let mut server = mockito::Server::new_async().await;
+    let _create = server
+        .mock("POST", "/uploads")
+        .with_header("content-type", "application/json")
+        .with_status(200)
+        .with_body(upload_json(ID, "pending", None))
+        .create_async()
+        .await;
+    let failing = server
+        .mock("POST", format!("/uploads/{ID}/parts").as_str())
+        .with_header("content-type", "application/json")
+        .with_status(503)
+        .with_body(json!({"error": {"message": "busy", "type": "server_error"}}).to_string())
+        .expect(2)
+        .create_async()
+        .await;
+    let _ok = server
+        .mock("POST", format!("/uploads/{ID}/parts").as_str())
+        .with_header("content-type", "application/json")
+        .with_status(200)
+        .with_body(
+            json!({"id": "part_1", "object": "upload.part", "created_at": 1, "upload_id": ID})
+                .to_string(),
+        )
+        .create_async()
+        .await;
+    let _complete = server
+        .mock("POST", format!("/uploads/{ID}/complete").as_str())
+        .with_header("content-type", "application/json")
+        .with_status(200)
+        .with_body(upload_json(ID, "completed", Some(file_json())))
+        .create_async()
+        .await;
+    let cancel = cancel_mock(&mut server, ID, 200, usize::from(rounds == 0)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.bin");
+    std::fs::write(&path, b"0123456789").unwrap();
+    let result = client(&server, Duration::from_secs(10))
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .part_size(5)
+        .concurrency(2)
+        .part_retries(0)
+        .part_rounds(rounds)
+        .send()
+        .await;
+    failing.assert_async().await;
+    cancel.assert_async().await;
+    (result, failing)
+}
+
+#[tokio::test]
+async fn parts_that_ran_out_of_retries_get_another_round_before_the_upload_gives_up() {
+    let (result, _) = parts_failing_once(1).await;
+    assert_eq!(result.unwrap().file_id(), "file-1");
+    let (result, _) = parts_failing_once(0).await;
+    let err = result.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Server);
+    assert!(err.is_transient());
+    assert_eq!(err.cleanup(), Some(&Cleanup::Cancelled));
+}
