@@ -3,6 +3,9 @@
 //! token and deadline, and journals (locks, odd paths, clock skew, unusable directories).
 //! Each test checks what the caller sees and what the server holds.
 
+mod common;
+
+use common::{content, write_file};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -15,24 +18,6 @@ use uploads_fake::{
 };
 
 const KIB: u64 = 1024;
-
-fn content(len: u64, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
-fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path
-}
 
 fn client_for(server: &FakeServer, timeout: Duration) -> Client {
     Client::builder()

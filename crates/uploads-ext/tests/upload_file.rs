@@ -1,7 +1,10 @@
 //! Chunked uploads against the project's fake server: real HTTP on loopback, parts streamed from
 //! files on disk, parallel parts, injected faults, cancellation, expiry, resume.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{content, write_file};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,25 +15,6 @@ use uploads_ext::{Cleanup, Client, ErrorKind, Purpose, UploadStatus};
 use uploads_fake::{FakeConfig, FakeServer, Faults, RetryHint, UploadStatus as FakeStatus};
 
 const KIB: u64 = 1024;
-
-/// Deterministic pseudo-random content (xorshift), so every size has distinct bytes.
-fn content(len: u64, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
-fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path
-}
 
 /// Retries quickly so fault tests stay fast (the policy itself is tested elsewhere).
 fn fast_retries(max: u32) -> RetryPolicy {

@@ -59,23 +59,8 @@ fn client_with_backoff(server: &ServerGuard, timeout: Duration, backoff: Duratio
 
 /// Mocks `create` and one part; returns the file to upload.
 async fn create_and_part(server: &mut ServerGuard, dir: &std::path::Path) -> (PathBuf, Mock, Mock) {
-    let create = server
-        .mock("POST", "/uploads")
-        .with_header("content-type", "application/json")
-        .with_status(200)
-        .with_body(upload_json(ID, "pending", None))
-        .create_async()
-        .await;
-    let part = server
-        .mock("POST", format!("/uploads/{ID}/parts").as_str())
-        .with_header("content-type", "application/json")
-        .with_status(200)
-        .with_body(
-            json!({"id": "part_1", "object": "upload.part", "created_at": 1, "upload_id": ID})
-                .to_string(),
-        )
-        .create_async()
-        .await;
+    let create = created(server).await;
+    let part = part_accepted(server).await;
     let path = dir.join("f.bin");
     std::fs::write(&path, b"0123456789").unwrap();
     (path, create, part)
@@ -85,16 +70,61 @@ async fn cancel_mock(server: &mut ServerGuard, id: &str, status: usize, hits: us
     let body = if status == 200 {
         upload_json(id, "cancelled", None)
     } else {
-        json!({"error": {"message": "boom", "type": "server_error"}}).to_string()
+        api_error("boom", "server_error")
     };
-    server
-        .mock("POST", format!("/uploads/{id}/cancel").as_str())
+    answer(
+        server,
+        &format!("/uploads/{id}/cancel"),
+        status,
+        body,
+        Some(hits),
+    )
+    .await
+}
+
+/// `create` answers with a pending upload [`ID`].
+async fn created(server: &mut ServerGuard) -> Mock {
+    let body = upload_json(ID, "pending", None);
+    answer(server, "/uploads", 200, body, None).await
+}
+
+/// Every part is accepted as `part_1`.
+async fn part_accepted(server: &mut ServerGuard) -> Mock {
+    let body = json!({"id": "part_1", "object": "upload.part", "created_at": 1, "upload_id": ID});
+    answer(
+        server,
+        &format!("/uploads/{ID}/parts"),
+        200,
+        body.to_string(),
+        None,
+    )
+    .await
+}
+
+/// The API's error envelope.
+fn api_error(message: &str, kind: &str) -> String {
+    json!({"error": {"message": message, "type": kind}}).to_string()
+}
+
+/// A JSON answer to `POST path`, `hits` times if given.
+async fn answer(
+    server: &mut ServerGuard,
+    path: &str,
+    status: usize,
+    body: String,
+    hits: Option<usize>,
+) -> Mock {
+    let mock = server
+        .mock("POST", path)
         .with_header("content-type", "application/json")
         .with_status(status)
-        .with_body(body)
-        .expect(hits)
-        .create_async()
-        .await
+        .with_body(body);
+    match hits {
+        Some(n) => mock.expect(n),
+        None => mock,
+    }
+    .create_async()
+    .await
 }
 
 fn journal_state(path: &std::path::Path) -> String {
@@ -120,18 +150,17 @@ async fn a_lost_complete_answer_then_not_pending_is_completion_unknown_and_never
         .create_async()
         .await;
     // Its retry: the upload is no longer pending (it completed behind the lost answer).
-    let not_pending = server
-        .mock("POST", format!("/uploads/{ID}/complete").as_str())
-        .with_header("content-type", "application/json")
-        .with_status(400)
-        .with_body(
-            json!({"error": {"message": format!("Cannot complete upload {ID} because its status is 'completed'."),
+    let message = format!("Cannot complete upload {ID} because its status is 'completed'.");
+    let not_pending = answer(
+        &mut server,
+        &format!("/uploads/{ID}/complete"),
+        400,
+        json!({"error": {"message": message,
                 "type": "invalid_request_error"}})
-            .to_string(),
-        )
-        .expect(1)
-        .create_async()
-        .await;
+        .to_string(),
+        Some(1),
+    )
+    .await;
     let cancel = cancel_mock(&mut server, ID, 200, 0).await;
     let journal = dir.path().join("j.json");
     // mockito serves one request at a time: the retry waits out the stalled answer (>= 1.5 s).
@@ -163,14 +192,14 @@ async fn an_undecodable_complete_answer_is_completion_unknown_and_never_cancelle
     let mut server = mockito::Server::new_async().await;
     let dir = tempfile::tempdir().unwrap();
     let (path, _create, _part) = create_and_part(&mut server, dir.path()).await;
-    let complete = server
-        .mock("POST", format!("/uploads/{ID}/complete").as_str())
-        .with_header("content-type", "application/json")
-        .with_status(200)
-        .with_body("<html>upstream glitch</html>")
-        .expect(1)
-        .create_async()
-        .await;
+    let complete = answer(
+        &mut server,
+        &format!("/uploads/{ID}/complete"),
+        200,
+        "<html>upstream glitch</html>".to_owned(),
+        Some(1),
+    )
+    .await;
     let cancel = cancel_mock(&mut server, ID, 200, 0).await;
     let err = client(&server, Duration::from_secs(10))
         .upload_file(&path)
@@ -191,13 +220,14 @@ async fn a_2xx_complete_that_is_not_completed_or_has_no_file_is_an_error() {
         let mut server = mockito::Server::new_async().await;
         let dir = tempfile::tempdir().unwrap();
         let (path, _create, _part) = create_and_part(&mut server, dir.path()).await;
-        let _complete = server
-            .mock("POST", format!("/uploads/{ID}/complete").as_str())
-            .with_header("content-type", "application/json")
-            .with_status(200)
-            .with_body(upload_json(ID, status, file))
-            .create_async()
-            .await;
+        let _complete = answer(
+            &mut server,
+            &format!("/uploads/{ID}/complete"),
+            200,
+            upload_json(ID, status, file),
+            None,
+        )
+        .await;
         let cancel = cancel_mock(&mut server, ID, 200, 0).await;
         let err = client(&server, Duration::from_secs(10))
             .upload_file(&path)
@@ -238,22 +268,15 @@ async fn a_complete_answer_with_its_file_gives_the_file_id() {
 #[tokio::test]
 async fn a_failed_cancel_is_reported_as_such_never_as_a_cancel() {
     let mut server = mockito::Server::new_async().await;
-    let _create = server
-        .mock("POST", "/uploads")
-        .with_header("content-type", "application/json")
-        .with_status(200)
-        .with_body(upload_json(ID, "pending", None))
-        .create_async()
-        .await;
-    let _part = server
-        .mock("POST", format!("/uploads/{ID}/parts").as_str())
-        .with_header("content-type", "application/json")
-        .with_status(400)
-        .with_body(
-            json!({"error": {"message": "bad part", "type": "invalid_request_error"}}).to_string(),
-        )
-        .create_async()
-        .await;
+    let _create = created(&mut server).await;
+    let _part = answer(
+        &mut server,
+        &format!("/uploads/{ID}/parts"),
+        400,
+        api_error("bad part", "invalid_request_error"),
+        None,
+    )
+    .await;
     let cancel = cancel_mock(&mut server, ID, 500, 3).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f.bin");
@@ -311,20 +334,15 @@ async fn an_undecodable_create_answer_that_names_an_upload_is_cancelled() {
 #[tokio::test]
 async fn the_best_effort_cancel_is_bounded() {
     let mut server = mockito::Server::new_async().await;
-    let _create = server
-        .mock("POST", "/uploads")
-        .with_header("content-type", "application/json")
-        .with_status(200)
-        .with_body(upload_json(ID, "pending", None))
-        .create_async()
-        .await;
-    let _part = server
-        .mock("POST", format!("/uploads/{ID}/parts").as_str())
-        .with_header("content-type", "application/json")
-        .with_status(400)
-        .with_body(json!({"error": {"message": "bad part"}}).to_string())
-        .create_async()
-        .await;
+    let _create = created(&mut server).await;
+    let _part = answer(
+        &mut server,
+        &format!("/uploads/{ID}/parts"),
+        400,
+        json!({"error": {"message": "bad part"}}).to_string(),
+        None,
+    )
+    .await;
     // The cancel's answer never comes in time.
     let _cancel = server
         .mock("POST", format!("/uploads/{ID}/cancel").as_str())
@@ -359,38 +377,24 @@ async fn parts_failing_once(
     rounds: u32,
 ) -> (uploads_ext::Result<uploads_ext::CompletedUpload>, Mock) {
     let mut server = mockito::Server::new_async().await;
-    let _create = server
-        .mock("POST", "/uploads")
-        .with_header("content-type", "application/json")
-        .with_status(200)
-        .with_body(upload_json(ID, "pending", None))
-        .create_async()
-        .await;
-    let failing = server
-        .mock("POST", format!("/uploads/{ID}/parts").as_str())
-        .with_header("content-type", "application/json")
-        .with_status(503)
-        .with_body(json!({"error": {"message": "busy", "type": "server_error"}}).to_string())
-        .expect(2)
-        .create_async()
-        .await;
-    let _ok = server
-        .mock("POST", format!("/uploads/{ID}/parts").as_str())
-        .with_header("content-type", "application/json")
-        .with_status(200)
-        .with_body(
-            json!({"id": "part_1", "object": "upload.part", "created_at": 1, "upload_id": ID})
-                .to_string(),
-        )
-        .create_async()
-        .await;
-    let _complete = server
-        .mock("POST", format!("/uploads/{ID}/complete").as_str())
-        .with_header("content-type", "application/json")
-        .with_status(200)
-        .with_body(upload_json(ID, "completed", Some(file_json())))
-        .create_async()
-        .await;
+    let _create = created(&mut server).await;
+    let failing = answer(
+        &mut server,
+        &format!("/uploads/{ID}/parts"),
+        503,
+        api_error("busy", "server_error"),
+        Some(2),
+    )
+    .await;
+    let _ok = part_accepted(&mut server).await;
+    let _complete = answer(
+        &mut server,
+        &format!("/uploads/{ID}/complete"),
+        200,
+        upload_json(ID, "completed", Some(file_json())),
+        None,
+    )
+    .await;
     let cancel = cancel_mock(&mut server, ID, 200, usize::from(rounds == 0)).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f.bin");
