@@ -319,6 +319,10 @@ async fn a_second_concurrent_resume_is_refused_by_the_journal_lock() {
         "{err}"
     );
     assert_eq!(err.cleanup(), Some(&Cleanup::NotNeeded), "nothing touched");
+    assert_eq!(
+        err.upload_id(),
+        server.uploads().first().map(|u| u.id.as_str())
+    );
     drop(hold);
     let done = first.await.unwrap().unwrap();
     assert_eq!(server.read_content(done.upload_id()).unwrap(), bytes);

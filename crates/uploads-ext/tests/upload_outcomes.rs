@@ -9,7 +9,7 @@ use std::time::Duration;
 use mockito::{Matcher, Mock, ServerGuard};
 use serde_json::{json, Value};
 use uploads_ext::retry::RetryPolicy;
-use uploads_ext::{Cleanup, Client, ErrorKind, Purpose};
+use uploads_ext::{Cleanup, Client, ErrorKind, FailurePolicy, Purpose};
 
 const ID: &str = "upload_x";
 
@@ -158,7 +158,7 @@ async fn a_lost_complete_answer_then_not_pending_is_completion_unknown_and_never
         json!({"error": {"message": message,
                 "type": "invalid_request_error"}})
         .to_string(),
-        Some(1),
+        Some(2), // this upload, then its resume
     )
     .await;
     let cancel = cancel_mock(&mut server, ID, 200, 0).await;
@@ -181,6 +181,15 @@ async fn a_lost_complete_answer_then_not_pending_is_completion_unknown_and_never
         })
     );
     assert!(err.to_string().contains("probably"), "{err}");
+    assert_eq!(journal_state(&journal), "completing");
+    // Resuming a `completing` journal asks again and gets the same honest answer.
+    let again = client(&server, Duration::from_millis(300))
+        .resume_upload(&journal)
+        .failure_policy(FailurePolicy::Cancel)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(again.kind(), ErrorKind::CompletionUnknown, "{again}");
     assert_eq!(journal_state(&journal), "completing");
     lost.assert_async().await;
     not_pending.assert_async().await;

@@ -87,7 +87,11 @@ async fn run(b: UploadFileBuilder, finalizer: &mut Finalizer) -> Result<Complete
     // Resume: the journal, read under its lock, decides everything about the content.
     let (resumed, lock) = match &b.source {
         BuilderSource::Resume(path) => {
-            let lock = JournalLock::acquire(path)?;
+            // Refused while another process works on it: named, but left alone.
+            let lock = JournalLock::acquire(path).map_err(|e| match Journal::load(path) {
+                Ok(j) => e.with_upload_id(j.upload_id),
+                Err(_) => e,
+            })?;
             let journal = Journal::load(path)?;
             finalizer.upload_created(&journal.upload_id);
             finalizer.journal_at(Some(path.clone()));
