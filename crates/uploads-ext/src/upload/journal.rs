@@ -1,28 +1,6 @@
 //! The resume journal: what a new process needs to finish an upload another process started.
 //!
-//! # Format (version 2)
-//! A JSON object, written atomically (temp file, fsync, rename) after each part, so a crash at any
-//! moment leaves either the previous or the new journal, never a torn one:
-//!
-//! | field | meaning |
-//! |---|---|
-//! | `version` | `2` (version 1 journals are still read) |
-//! | `state` | `in_progress`, `completing` (a `complete` was sent; its outcome may be unknown) or `cancelled` |
-//! | `upload_id` | the Upload's id |
-//! | `path` | absolute path of the source file: a string, or `{"unix_bytes_hex": "..."}` for a Unix path that is not UTF-8 |
-//! | `file` | `size` and `modified_ns` of the file when the upload started |
-//! | `filename`, `purpose`, `mime_type`, `part_size`, `md5` | as sent / chosen |
-//! | `expires_at` | the server's `expires_at` (Unix seconds, server clock; informative) |
-//! | `ttl_secs` | `expires_at - created_at` as the server reported them (relative: immune to clock skew) |
-//! | `started_at` | this machine's Unix time when the `create` answer arrived |
-//! | `parts` | accepted parts: `index`, `id`, `start`, `end` |
-//!
-//! Expiry is judged as `started_at + ttl_secs` against this machine's clock, so a server clock
-//! hours off never makes a valid upload look expired.
-//!
-//! A journal is used by one process at a time: an advisory lock on `<journal>.lock` (`flock` on
-//! Unix, an exclusive open on Windows; released by the OS when the process dies) refuses a second
-//! concurrent resume.
+//! The format is documented on the public [`super`] module ("Resume journal").
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
