@@ -360,3 +360,31 @@ async fn a_resume_that_fails_with_a_4xx_is_not_transient() {
     assert_eq!(err.upload_id(), Some(id.as_str()));
     assert!(!err.is_transient(), "retrying cannot fix this: {err}");
 }
+
+#[tokio::test]
+async fn a_failed_first_journal_write_applies_the_failure_policy() {
+    let server = server_with(Faults::none()).await;
+    let client = client_for(&server, Duration::from_secs(30));
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "w.bin", &content(16 * KIB, 14));
+    let journal = dir.path().join("w.journal");
+    // The journal's temporary file cannot be created (a directory is in its place), although
+    // the directory itself is fine: the write fails only after the upload exists.
+    std::fs::create_dir(
+        dir.path()
+            .join(format!(".w.journal.tmp-{}", std::process::id())),
+    )
+    .unwrap();
+    let err = client
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .journal(&journal)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Journal, "{err}");
+    assert_eq!(err.cleanup(), Some(&Cleanup::Cancelled));
+    let id = err.upload_id().expect("the created upload is named");
+    assert_eq!(server.upload(id).unwrap().status, FakeStatus::Cancelled);
+    assert_eq!(server.stats().requests.add_part, 0);
+}
