@@ -432,3 +432,22 @@ async fn parts_that_ran_out_of_retries_get_another_round_before_the_upload_gives
     assert!(err.is_transient());
     assert_eq!(err.cleanup(), Some(&Cleanup::Cancelled));
 }
+
+#[tokio::test]
+async fn cancelling_an_empty_upload_id_sends_nothing() {
+    let mut server = mockito::Server::new_async().await;
+    let any = server
+        .mock("POST", Matcher::Any)
+        .expect(0)
+        .create_async()
+        .await;
+    for id in ["", "  "] {
+        let err = client(&server, Duration::from_secs(10))
+            .cancel_upload(id)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    }
+    any.assert_async().await;
+}
