@@ -128,8 +128,13 @@ async fn answer(
 }
 
 fn journal_state(path: &std::path::Path) -> String {
-    let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    v["state"].as_str().unwrap().to_owned()
+    // The snapshot line, then appended events: the last `state` wins.
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .rev()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find_map(|v| v["state"].as_str().map(str::to_owned))
+        .unwrap()
 }
 
 #[tokio::test]

@@ -5,9 +5,9 @@ use openai_uploads_generated::models::CompleteUploadRequest;
 use crate::error::{Error, ErrorKind, Result};
 
 use super::completed::CompletedUpload;
-use super::context::{JournalFile, UploadContext};
+use super::context::UploadContext;
 use super::handle::Finalizer;
-use super::journal::JournalState;
+use super::journal::{JournalFile, JournalState};
 
 /// Sends `complete` with the part ids in file order. The journal says `completing` first, and
 /// the cleanup may not cancel until the answer proves nothing happened.
@@ -20,8 +20,7 @@ pub(crate) async fn complete(
     sent_before: bool,
 ) -> Result<CompletedUpload> {
     if let Some(file) = journal.as_mut() {
-        file.journal.state = JournalState::Completing;
-        file.save()?;
+        file.set_state(JournalState::Completing)?;
     }
     finalizer.may_cancel(false);
     let mut request = CompleteUploadRequest::new(part_ids);
@@ -38,8 +37,7 @@ pub(crate) async fn complete(
             }
             // A definite refusal (md5 mismatch, bad part ids, ...): nothing happened.
             if let Some(file) = journal.as_mut() {
-                file.journal.state = JournalState::InProgress;
-                let _ = file.save();
+                let _ = file.set_state(JournalState::InProgress);
             }
             finalizer.may_cancel(true);
             return Err(err);

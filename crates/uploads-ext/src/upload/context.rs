@@ -12,7 +12,7 @@ use super::builder::{BuilderSource, UploadFileBuilder};
 use super::completed::CompletedUpload;
 use super::handle::Finalizer;
 use super::input::{validate, UploadInput};
-use super::journal::{Journal, JournalLock, JournalState, JOURNAL_VERSION};
+use super::journal::{Journal, JournalFile, JournalLock, JournalState, JOURNAL_VERSION};
 use super::progress::Counters;
 use super::source::PartSource;
 
@@ -26,19 +26,6 @@ pub(crate) struct UploadContext {
     /// The upload-wide rate-limit pause.
     pub gate: BackoffGate,
     pub counters: Arc<Counters>,
-}
-
-/// The journal of a running upload, held under its lock.
-pub(crate) struct JournalFile {
-    pub path: std::path::PathBuf,
-    pub journal: Journal,
-    _lock: JournalLock,
-}
-
-impl JournalFile {
-    pub(crate) fn save(&self) -> Result<()> {
-        self.journal.save(&self.path)
-    }
 }
 
 /// Runs an upload from its builder to its outcome. Everything after the Upload exists ends in
@@ -113,11 +100,7 @@ async fn run(b: UploadFileBuilder, finalizer: &mut Finalizer) -> Result<Complete
             let left = Duration::from_secs(j.seconds_left(&clock).max(0) as u64);
             let path = input.journal.clone().expect("a resume has a journal path");
             let lock = lock.expect("a resume holds the journal lock");
-            let file = JournalFile {
-                path,
-                journal: j,
-                _lock: lock,
-            };
+            let file = JournalFile::new(path, j, lock, false)?;
             (
                 file.journal.upload_id.clone(),
                 Instant::now() + left,
@@ -144,28 +127,24 @@ async fn run(b: UploadFileBuilder, finalizer: &mut Finalizer) -> Result<Complete
                     },
                 ) => {
                     finalizer.journal_at(Some(path.clone()));
-                    let file = JournalFile {
-                        path: path.clone(),
-                        journal: Journal {
-                            version: JOURNAL_VERSION,
-                            state: JournalState::InProgress,
-                            upload_id: upload.id.clone(),
-                            path: src.clone(),
-                            file: *identity,
-                            filename: input.filename.clone(),
-                            purpose: input.purpose.as_str().to_owned(),
-                            mime_type: input.mime_type.clone(),
-                            part_size: input.part_size,
-                            md5: input.md5,
-                            expires_at: upload.expires_at,
-                            ttl_secs: Some(ttl),
-                            started_at: Some(started_at),
-                            parts: Vec::new(),
-                        },
-                        _lock: lock,
+                    let journal = Journal {
+                        version: JOURNAL_VERSION,
+                        state: JournalState::InProgress,
+                        upload_id: upload.id.clone(),
+                        path: src.clone(),
+                        file: *identity,
+                        filename: input.filename.clone(),
+                        purpose: input.purpose.as_str().to_owned(),
+                        mime_type: input.mime_type.clone(),
+                        part_size: input.part_size,
+                        md5: input.md5,
+                        expires_at: upload.expires_at,
+                        ttl_secs: Some(ttl),
+                        started_at: Some(started_at),
+                        parts: Vec::new(),
                     };
                     // A failed first write goes through the failure policy like any failure.
-                    file.save()?;
+                    let file = JournalFile::new(path.clone(), journal, lock, true)?;
                     Some(file)
                 }
                 _ => None,

@@ -98,12 +98,31 @@ impl Journal {
             )
             .with_source(e)
         })?;
-        let journal: Journal = serde_json::from_slice(&text).map_err(|e| {
+        let invalid = |e: serde_json::Error| {
             Error::new(
                 ErrorKind::Journal,
                 format!("journal {} is not valid: {e}", path.display()),
             )
-        })?;
+        };
+        // Version 1 (one pretty-printed object), or a snapshot line without events.
+        let journal = match serde_json::from_slice::<Journal>(&text) {
+            Ok(journal) => journal,
+            Err(whole) => {
+                let mut lines = text.split_inclusive(|b| *b == b'\n');
+                let first = lines.next().unwrap_or_default();
+                let mut journal: Journal =
+                    serde_json::from_slice(first).map_err(|_| invalid(whole))?;
+                for line in lines {
+                    match serde_json::from_slice::<JournalEvent>(line) {
+                        Ok(event) => journal.apply(event),
+                        // A crash mid-append leaves a torn last line: that event never happened.
+                        Err(_) if !line.ends_with(b"\n") => break,
+                        Err(e) => return Err(invalid(e)),
+                    }
+                }
+                journal
+            }
+        };
         if !(1..=JOURNAL_VERSION).contains(&journal.version) {
             return Err(Error::new(
                 ErrorKind::Journal,
@@ -118,14 +137,22 @@ impl Journal {
         Ok(journal)
     }
 
-    /// Writes the journal atomically.
+    fn apply(&mut self, event: JournalEvent) {
+        match event {
+            JournalEvent::Part(part) => self.parts.push(part),
+            JournalEvent::State(state) => self.state = state,
+        }
+    }
+
+    /// Writes the whole journal atomically, as its snapshot line.
     pub(crate) fn save(&self, path: &Path) -> Result<()> {
-        let data = serde_json::to_vec_pretty(self).map_err(|e| {
+        let mut data = serde_json::to_vec(self).map_err(|e| {
             Error::new(
                 ErrorKind::Journal,
                 format!("cannot encode journal {}: {e}", path.display()),
             )
         })?;
+        data.push(b'\n');
         write_atomically(path, &data).map_err(|e| {
             Error::new(
                 ErrorKind::Journal,
@@ -142,6 +169,73 @@ impl Journal {
             (Some(start), Some(ttl)) => start + ttl - clock.unix_secs(),
             _ => self.expires_at - clock.unix_secs(),
         }
+    }
+}
+
+/// What happened after the snapshot line, one JSON line each.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum JournalEvent {
+    Part(DonePart),
+    State(JournalState),
+}
+
+/// The journal of a running upload, held under its lock. Parts and state changes are appended
+/// (and synced) as one line each, so recording a part costs the same at part 10,000 as at part 1.
+pub(crate) struct JournalFile {
+    pub path: PathBuf,
+    pub journal: Journal,
+    _lock: JournalLock,
+}
+
+impl JournalFile {
+    /// Takes over a journal under its lock; `fresh` journals are written whole first.
+    pub(crate) fn new(
+        path: PathBuf,
+        journal: Journal,
+        lock: JournalLock,
+        fresh: bool,
+    ) -> Result<Self> {
+        if fresh {
+            journal.save(&path)?;
+        }
+        Ok(JournalFile {
+            path,
+            journal,
+            _lock: lock,
+        })
+    }
+
+    /// Records an accepted part.
+    pub(crate) fn record_part(&mut self, part: DonePart) -> Result<()> {
+        self.append(&JournalEvent::Part(part.clone()))?;
+        self.journal.parts.push(part);
+        Ok(())
+    }
+
+    /// Records a new state.
+    pub(crate) fn set_state(&mut self, state: JournalState) -> Result<()> {
+        self.append(&JournalEvent::State(state))?;
+        self.journal.state = state;
+        Ok(())
+    }
+
+    fn append(&self, event: &JournalEvent) -> Result<()> {
+        use std::io::Write;
+        let write = || -> std::io::Result<()> {
+            let mut line = serde_json::to_vec(event)?;
+            line.push(b'\n');
+            let mut file = std::fs::OpenOptions::new().append(true).open(&self.path)?;
+            file.write_all(&line)?;
+            file.sync_data()
+        };
+        write().map_err(|e| {
+            Error::new(
+                ErrorKind::Journal,
+                format!("cannot write journal {}: {e}", self.path.display()),
+            )
+            .with_source(e)
+        })
     }
 }
 
@@ -450,6 +544,41 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("unix_bytes_hex"), "{text}");
         assert_eq!(Journal::load(&path).unwrap().path, odd);
+    }
+
+    #[test]
+    fn appended_parts_and_states_load_and_a_torn_last_line_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.json");
+        let mut journal = sample(dir.path().join("a.bin"));
+        journal.parts.clear();
+        let lock = JournalLock::acquire(&path).unwrap();
+        let mut file = JournalFile::new(path.clone(), journal, lock, true).unwrap();
+        let part = |index: usize| DonePart {
+            index,
+            id: format!("part_{index}"),
+            start: index as u64 * 4,
+            end: index as u64 * 4 + 4,
+        };
+        file.record_part(part(1)).unwrap();
+        file.record_part(part(0)).unwrap();
+        file.set_state(JournalState::Completing).unwrap();
+        assert_eq!(Journal::load(&path).unwrap(), file.journal);
+        let before = std::fs::read(&path).unwrap();
+        let text = String::from_utf8(before.clone()).unwrap();
+        assert_eq!(text.lines().count(), 4, "{text}");
+
+        // A crash mid-append: the torn event never happened.
+        let mut torn = before.clone();
+        torn.extend_from_slice(br#"{"part": {"index": 2, "id": "pa"#);
+        std::fs::write(&path, &torn).unwrap();
+        assert_eq!(Journal::load(&path).unwrap(), file.journal);
+
+        // Garbage before the end is not a crash artefact: refuse it.
+        let mut bad = before;
+        bad.extend_from_slice(b"garbage\n");
+        std::fs::write(&path, &bad).unwrap();
+        assert_eq!(Journal::load(&path).unwrap_err().kind(), ErrorKind::Journal);
     }
 
     #[test]

@@ -37,8 +37,12 @@
 //! upload fails early with [`ErrorKind::Expired`].
 //!
 //! # Resume journal (format version 2, [`RESUME_JOURNAL_VERSION`])
-//! A JSON object, written atomically (temp file, fsync, rename) after each part, so a crash at any
-//! moment leaves either the previous or the new journal, never a torn one:
+//! JSON lines. The first line is a snapshot of the whole journal (the object below), written
+//! atomically (temp file, fsync, rename) when the upload starts; each accepted part and each state
+//! change is then appended as one synced line, `{"part": {...}}` or `{"state": "..."}`, so
+//! recording part 10,000 costs what part 1 did. A crash mid-append leaves a torn last line, which
+//! is ignored (that part is simply sent again). Version 1 journals (one pretty-printed object)
+//! are still read. The snapshot object:
 //!
 //! | field | meaning |
 //! |---|---|

@@ -13,8 +13,9 @@ use crate::error::{Error, ErrorKind, PartContext, Result};
 use crate::part::{PartBody, SentCallback};
 use crate::types::UploadPart;
 
-use super::context::{JournalFile, UploadContext};
+use super::context::UploadContext;
 use super::journal::DonePart;
+use super::journal::JournalFile;
 use super::source::{ChangeWatch, PartSource};
 
 type Finished = (usize, Range<u64>, Result<UploadPart>);
@@ -160,13 +161,12 @@ impl Tracker<'_> {
         self.done[index] = Some(part.id.clone());
         watch.check()?;
         if let Some(file) = journal.as_mut() {
-            file.journal.parts.push(DonePart {
+            file.record_part(DonePart {
                 index,
                 id: part.id,
                 start: range.start,
                 end: range.end,
-            });
-            file.save()?;
+            })?;
         }
         // Counted only now: progress reports (also sent from in-flight parts' byte callbacks)
         // never show a part as completed before the journal holds it.
