@@ -72,7 +72,7 @@ async fn run(b: UploadFileBuilder, finalizer: &mut Finalizer) -> Result<Complete
     let client = b.client.clone();
     let clock = SystemClock;
     // Resume: the journal, read under its lock, decides everything about the content.
-    let (resumed, lock) = match &b.source {
+    let resumed = match &b.source {
         BuilderSource::Resume(path) => {
             // Refused while another process works on it: named, but left alone.
             let lock = JournalLock::acquire(path).map_err(|e| match Journal::load(path) {
@@ -82,24 +82,22 @@ async fn run(b: UploadFileBuilder, finalizer: &mut Finalizer) -> Result<Complete
             let journal = Journal::load(path)?;
             finalizer.upload_created(&journal.upload_id);
             finalizer.journal_at(Some(path.clone()));
-            (Some(journal), Some(lock))
+            Some((path.clone(), journal, lock))
         }
-        _ => (None, None),
+        _ => None,
     };
-    let (input, reader) = validate(b, resumed.as_ref())?;
+    let (input, reader) = validate(b, resumed.as_ref().map(|(_, j, _)| j))?;
     let input = Arc::new(input);
     let mut source = PartSource::new(&input, reader)?;
 
     let mut done: Vec<Option<String>> = vec![None; input.parts];
     let (upload_id, expires, mut journal) = match resumed {
-        Some(j) => {
+        Some((path, j, lock)) => {
             super::resume::check_resumable(&j, &input, &clock)?;
             for p in &j.parts {
                 done[p.index] = Some(p.id.clone());
             }
             let left = Duration::from_secs(j.seconds_left(&clock).max(0) as u64);
-            let path = input.journal.clone().expect("a resume has a journal path");
-            let lock = lock.expect("a resume holds the journal lock");
             let file = JournalFile::new(path, j, lock, false)?;
             (
                 file.journal.upload_id.clone(),

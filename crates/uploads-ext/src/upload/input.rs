@@ -75,11 +75,11 @@ pub(crate) fn validate(
         )));
     }
     let mut reader = None;
-    let (source, default_name) = match (b.source, resume) {
+    let (source, default_name, total) = match (b.source, resume) {
         (_, Some(j)) => {
             let identity = FileIdentity::of(&j.path)?;
             let path = j.path.clone();
-            (SourceSpec::File { path, identity }, None)
+            (SourceSpec::File { path, identity }, None, j.file.size)
         }
         (BuilderSource::File(path), None) => {
             let identity = FileIdentity::of(&path)?;
@@ -88,12 +88,16 @@ pub(crate) fn validate(
                 .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
             let path = std::path::absolute(&path).unwrap_or(path);
-            (SourceSpec::File { path, identity }, name)
+            let size = identity.size;
+            (SourceSpec::File { path, identity }, name, size)
         }
-        (BuilderSource::Bytes(bytes), None) => (SourceSpec::Bytes(bytes), None),
+        (BuilderSource::Bytes(bytes), None) => {
+            let size = bytes.len() as u64;
+            (SourceSpec::Bytes(bytes), None, size)
+        }
         (BuilderSource::Reader(r, len), None) => {
-            reader = Some((r, len));
-            (SourceSpec::Reader, None)
+            reader = Some(r);
+            (SourceSpec::Reader, None, len)
         }
         (BuilderSource::Resume(path), None) => {
             return Err(Error::invalid_input(format!(
@@ -101,13 +105,6 @@ pub(crate) fn validate(
                 path.display()
             )))
         }
-    };
-    let total = match (&source, &reader, resume) {
-        (_, _, Some(j)) => j.file.size,
-        (SourceSpec::File { identity, .. }, _, None) => identity.size,
-        (SourceSpec::Bytes(bytes), _, None) => bytes.len() as u64,
-        (SourceSpec::Reader, Some((_, len)), None) => *len,
-        (SourceSpec::Reader, None, None) => 0,
     };
     if total == 0 {
         return Err(Error::invalid_input(
@@ -190,5 +187,5 @@ pub(crate) fn validate(
             on_progress: b.on_progress,
         },
     };
-    Ok((input, reader.map(|(r, _)| r)))
+    Ok((input, reader))
 }
