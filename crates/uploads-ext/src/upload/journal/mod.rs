@@ -11,6 +11,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ErrorKind, Result};
 use crate::rt::Clock;
 
+mod lock;
+mod lossless_path;
+
+use lock::lock_path;
+pub(crate) use lock::JournalLock;
+
 /// Version of the journal format this crate writes.
 pub const JOURNAL_VERSION: u32 = 2;
 
@@ -307,99 +313,13 @@ pub(crate) fn remove(path: &Path) {
     let _ = std::fs::remove_file(lock_path(path));
 }
 
-/// An advisory lock held while a process works on a journal.
-#[derive(Debug)]
-pub(crate) struct JournalLock {
-    _file: File,
-}
-
-impl JournalLock {
-    /// Takes the lock or fails at once with a clear error.
-    pub(crate) fn acquire(journal: &Path) -> Result<JournalLock> {
-        let path = lock_path(journal);
-        let busy = || {
-            Error::new(
-                ErrorKind::Journal,
-                format!(
-                    "journal {} is in use by another process (lock {}): wait for it to finish",
-                    journal.display(),
-                    path.display()
-                ),
-            )
-        };
-        let file = open_locked(&path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::WouldBlock {
-                busy()
-            } else {
-                Error::new(
-                    ErrorKind::Journal,
-                    format!("cannot lock journal {}: {e}", journal.display()),
-                )
-                .with_source(e)
-            }
-        })?;
-        Ok(JournalLock { _file: file })
-    }
-}
-
-#[cfg(unix)]
-fn open_locked(path: &Path) -> std::io::Result<File> {
-    use rustix::fs::{flock, FlockOperation};
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)?;
-    match flock(&file, FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => Ok(file),
-        Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(std::io::Error::new(
-            std::io::ErrorKind::WouldBlock,
-            std::io::Error::from(e),
-        )),
-        Err(e) => Err(e.into()),
-    }
-}
-
-#[cfg(windows)]
-fn open_locked(path: &Path) -> std::io::Result<File> {
-    use std::os::windows::fs::OpenOptionsExt;
-    // No sharing: a second open fails until this handle is closed (or the process dies).
-    std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .share_mode(0)
-        .open(path)
-        .map_err(|e| {
-            // ERROR_SHARING_VIOLATION
-            if e.raw_os_error() == Some(32) {
-                std::io::Error::new(std::io::ErrorKind::WouldBlock, e)
-            } else {
-                e
-            }
-        })
-}
-
-#[cfg(not(any(unix, windows)))]
-fn open_locked(path: &Path) -> std::io::Result<File> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-}
-
-fn lock_path(journal: &Path) -> PathBuf {
-    parent_dir(journal).join(format!("{}.lock", file_name(journal)))
-}
-
-fn parent_dir(path: &Path) -> &Path {
+pub(crate) fn parent_dir(path: &Path) -> &Path {
     path.parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
 }
 
-fn file_name(path: &Path) -> String {
+pub(crate) fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "journal".into())
@@ -420,59 +340,6 @@ fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
-}
-
-/// A path as a JSON string when it is UTF-8, else (Unix) its raw bytes in hex.
-mod lossless_path {
-    use std::path::{Path, PathBuf};
-
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    #[derive(Serialize, Deserialize)]
-    #[serde(untagged)]
-    enum Repr {
-        Text(String),
-        Raw { unix_bytes_hex: String },
-    }
-
-    pub(super) fn serialize<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
-        if let Some(text) = path.to_str() {
-            return Repr::Text(text.to_owned()).serialize(s);
-        }
-        #[cfg(unix)]
-        {
-            use std::os::unix::ffi::OsStrExt;
-            Repr::Raw {
-                unix_bytes_hex: hex::encode(path.as_os_str().as_bytes()),
-            }
-            .serialize(s)
-        }
-        #[cfg(not(unix))]
-        Err(serde::ser::Error::custom(
-            "the path is not valid Unicode and cannot be stored",
-        ))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
-        match Repr::deserialize(d)? {
-            Repr::Text(text) => Ok(PathBuf::from(text)),
-            Repr::Raw { unix_bytes_hex } => {
-                let bytes = hex::decode(unix_bytes_hex).map_err(serde::de::Error::custom)?;
-                #[cfg(unix)]
-                {
-                    use std::os::unix::ffi::OsStringExt;
-                    Ok(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
-                }
-                #[cfg(not(unix))]
-                {
-                    let _ = bytes;
-                    Err(serde::de::Error::custom(
-                        "the journal names a Unix path that is not valid Unicode",
-                    ))
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]
