@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import gzip
 import hashlib
 import json
+import lzma
 import os
 import re
 import shutil
@@ -59,11 +61,17 @@ def dump_yaml(doc: Any) -> str:
 
 
 def read_bytes(source: str) -> bytes:
-    """Read a local path or an http(s) URL."""
+    """Read a local path or an http(s) URL; `.xz` and `.gz` files are decompressed."""
     if re.match(r"^https?://", source):
         with urllib.request.urlopen(source, timeout=60) as resp:  # noqa: S310 - explicit URL
-            return resp.read()
-    return Path(source).read_bytes()
+            data = resp.read()
+    else:
+        data = Path(source).read_bytes()
+    if source.endswith(".xz"):
+        return lzma.decompress(data)
+    if source.endswith(".gz"):
+        return gzip.decompress(data)
+    return data
 
 
 def load_yaml_bytes(data: bytes) -> Any:
