@@ -129,7 +129,7 @@ def test_one_character_edit_in_generated_is_detected(tmp_path: Path) -> None:
     shutil.copytree(REPO / "generated", copy)
     target = copy / "src" / "models" / "upload.rs"
     text = target.read_text()
-    target.write_text(text.replace("pub bytes: i64", "pub bytes: i32", 1))
+    target.write_text(text.replace("pub bytes: u64", "pub bytes: i32", 1))
     assert target.read_text() != text
     proc = run(str(CHECK), "--only", "generated", "--generated", str(copy))
     assert proc.returncode == 1, proc.stdout
@@ -183,4 +183,9 @@ def test_overlay_corrections_reach_the_effective_spec() -> None:
     effective = spec_tools.load_yaml_bytes((REPO / "generated" / "openapi.yaml").read_bytes())
     schemas = effective["components"]["schemas"]
     assert "status" not in schemas["OpenAIFile"]["required"]
-    assert {"user_data", "evals"} <= set(schemas["CreateUploadRequest"]["properties"]["purpose"]["enum"])
+    purpose = {"$ref": "#/components/schemas/UploadPurpose"}
+    assert schemas["CreateUploadRequest"]["properties"]["purpose"].items() >= purpose.items()
+    assert schemas["Upload"]["properties"]["purpose"].items() >= purpose.items()
+    assert {"user_data", "evals", "fine-tune"} <= set(schemas["UploadPurpose"]["enum"])
+    for schema in ("CreateUploadRequest", "Upload", "OpenAIFile"):
+        assert schemas[schema]["properties"]["bytes"]["minimum"] == 0

@@ -346,7 +346,7 @@ impl CreateUploadBuilder {
                 "invalid mime_type {mime_type:?}"
             )));
         }
-        let mut request = CreateUploadRequest::new(filename, purpose, bytes as i64, mime_type);
+        let mut request = CreateUploadRequest::new(filename, purpose, bytes, mime_type);
         if let Some(after) = self.expires_after {
             if !EXPIRES_AFTER_RANGE.contains(&after) {
                 return Err(Error::invalid_input(format!(
@@ -355,7 +355,7 @@ impl CreateUploadBuilder {
             }
             request.expires_after = Some(FileExpirationAfter::new(
                 file_expiration_after::Anchor::CreatedAt,
-                after.as_secs() as i64,
+                after.as_secs(),
             ));
         }
         Ok(request)

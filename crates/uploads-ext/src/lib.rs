@@ -50,7 +50,10 @@ pub use client::{Client, MAX_UPLOAD_BYTES};
 pub use config::{ApiKey, ClientBuilder};
 pub use error::{ApiError, Error, ErrorKind, PartContext, Result};
 pub use part::{PartBody, MAX_PART_BYTES};
-pub use types::{OpenAiFile, Purpose, Upload, UploadPart, UploadStatus};
+pub use types::{
+    FileObject, FilePurpose, FileStatus, OpenAiFile, Purpose, Upload, UploadObject, UploadPart,
+    UploadPartObject, UploadStatus,
+};
 pub use upload::{FailurePolicy, Progress, UploadFileBuilder, UploadHandle, MD5_ENCODING};
 
 // Compiles the README's Rust examples as doc tests, so the quickstart cannot rot.
