@@ -380,6 +380,10 @@ def generate(out_dir: Path, extra_overlays: list[Path] = ()) -> None:
             "--additional-properties", props, "--type-mappings", types,
         ])
         shutil.copy(effective, staging / "openapi.yaml")
+        # The project's own manifest and README, not the generator's (its authors, the whole API).
+        # (Cargo.toml.in: a file named Cargo.toml in openapi/ would look like a crate to cargo tools.)
+        shutil.copy(OPENAPI_DIR / "generated-crate" / "Cargo.toml.in", staging / "Cargo.toml")
+        shutil.copy(OPENAPI_DIR / "generated-crate" / "README.md", staging / "README.md")
         # Format like the rest of the workspace, so `cargo fmt --all` never touches generated/.
         rustfmt = shutil.which("rustfmt")
         if not rustfmt:
