@@ -68,7 +68,8 @@ pub use types::{
 };
 pub use upload::{FailurePolicy, Progress, UploadFileBuilder, UploadHandle, MD5_ENCODING};
 
-// Compiles the README's Rust examples as doc tests, so the quickstart cannot rot.
+// Compiles the crate README's Rust examples as doc tests, so they cannot rot. (The repository
+// README's are compiled by the openai-uploads-spec-tests crate: they are not in this package.)
 #[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
+#[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
