@@ -5,8 +5,13 @@ Sub-commands (see `--help`):
   extract UPSTREAM OUT [--provenance FILE --upstream-url URL --upstream-commit SHA]
   overlay FRAGMENT OVERLAY OUT
   diff VENDORED UPSTREAM      exit 1 and print a structured report when the fragments differ
+  generate OUT [--overlay EXTRA ...]   regenerate the crate (EXTRA overlays: tests simulating
+                              upstream changes)
+  check-generated GENERATED   regenerate into a temp dir and compare byte for byte
 
-Everything here is deterministic: same input, same bytes out. Only PyYAML is needed.
+UPSTREAM may be a path or URL; `.xz`/`.gz` files (the vendored snapshots in openapi/upstream/)
+are decompressed. Everything here is deterministic: same input, same bytes out. Only PyYAML is
+needed.
 """
 from __future__ import annotations
 
