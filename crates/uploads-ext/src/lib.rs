@@ -40,7 +40,10 @@
 //! - `native-tls`: the platform's TLS (OpenSSL, SChannel, Security.framework) instead
 //!   (`default-features = false, features = ["native-tls"]`).
 //!
-//! System proxy settings (`HTTPS_PROXY`, ...) apply; HTTP/2 is used where the server offers it.
+//! - `http2`: HTTP/2 where the server offers it. Off by default: it would multiplex an upload's
+//!   parallel parts over one TCP connection (one congestion window); HTTP/1.1 gives each its own.
+//!
+//! System proxy settings (`HTTPS_PROXY`, `NO_PROXY`, macOS/Windows settings) apply.
 //!
 //! ## Tracing
 //! Each request runs in a `openai_uploads.request` span (operation, upload id, attempt) with events
