@@ -5,7 +5,7 @@
 //! `cargo test -p uploads-ext --no-default-features --features native-tls --test tls` native-tls.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -18,20 +18,31 @@ use uploads_ext::{Client, ErrorKind, UploadStatus};
 const CANCELLED: &str = r#"{"id":"upload_tls","object":"upload","bytes":1,"created_at":1,
 "filename":"a.jsonl","purpose":"batch","status":"cancelled","expires_at":2}"#;
 
+/// A certificate for `localhost` that every platform verifier accepts once trusted: serverAuth
+/// usage and a validity under 825 days around today (macOS refuses longer ones).
+fn self_signed_localhost() -> (rcgen::Certificate, rcgen::KeyPair) {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let year = 1970 + (now / 31_556_952) as i32; // this year, or the next in its last hours
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params.not_before = rcgen::date_time_ymd(year - 1, 12, 1);
+    params.not_after = rcgen::date_time_ymd(year + 1, 12, 31);
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    let key = rcgen::KeyPair::generate().unwrap();
+    (params.self_signed(&key).unwrap(), key)
+}
+
 /// A one-purpose HTTPS server on 127.0.0.1: answers every request with `CANCELLED` and reports
 /// each request head it read. Returns its certificate (PEM) and base URL.
 async fn https_server() -> (String, String, mpsc::UnboundedReceiver<String>) {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let cert_pem = certified.cert.pem();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        certified.signing_key.serialize_der(),
-    ));
+    let (cert, signing_key) = self_signed_localhost();
+    let cert_pem = cert.pem();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(signing_key.serialize_der()));
     let config = ServerConfig::builder()
         .with_no_client_auth()
-        .with_single_cert(
-            vec![CertificateDer::from(certified.cert.der().to_vec())],
-            key,
-        )
+        .with_single_cert(vec![CertificateDer::from(cert.der().to_vec())], key)
         .unwrap();
     let acceptor = TlsAcceptor::from(Arc::new(config));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
