@@ -1,5 +1,6 @@
 //! [`Client`] and the request builders of the four Uploads operations.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -15,6 +16,7 @@ use tracing::Instrument;
 
 use crate::config::ClientBuilder;
 use crate::error::{Error, ErrorKind, Result};
+use crate::options::{RedactedHeaders, RequestOptions};
 use crate::part::{PartBody, SentCallback};
 use crate::retry::{BackoffGate, RetryPolicy, Sleep};
 use crate::timeout::{without_progress_for, ProgressSignal};
@@ -26,7 +28,8 @@ pub const MAX_UPLOAD_BYTES: u64 = 8 * 1024 * 1024 * 1024;
 pub const EXPIRES_AFTER_RANGE: std::ops::RangeInclusive<Duration> =
     Duration::from_secs(3600)..=Duration::from_secs(2_592_000);
 
-/// A client of the OpenAI Uploads API. Cheap to clone (shares its connection pool).
+/// A client of the OpenAI Uploads API. Cheap to clone (shares its connection pool), as is a
+/// client derived with other defaults ([`with_options`](Self::with_options)).
 ///
 /// ```no_run
 /// # async fn run() -> uploads_ext::Result<()> {
@@ -58,6 +61,8 @@ struct ClientInner {
     sleep: Arc<dyn Sleep>,
     organization: Option<String>,
     project: Option<String>,
+    /// An invalid header given to [`Client::with_options`]: every request fails with it.
+    invalid_header: Option<String>,
 }
 
 impl fmt::Debug for Client {
@@ -69,6 +74,10 @@ impl fmt::Debug for Client {
             .field("project", &self.inner.project)
             .field("retry", &self.inner.retry)
             .field("timeout", &self.inner.timeout)
+            .field(
+                "default_headers",
+                &RedactedHeaders(&self.inner.config.default_headers),
+            )
             .finish()
     }
 }
@@ -100,7 +109,77 @@ impl Client {
                 sleep,
                 organization,
                 project,
+                invalid_header: None,
             }),
+        }
+    }
+
+    /// A client with other defaults (timeout, retries, more headers) that shares this one's
+    /// connection pool and settings; cheap (nothing is rebuilt). Headers are added to this
+    /// client's (same name: replaced). An invalid header makes each request of the derived client
+    /// fail with [`ErrorKind::InvalidInput`].
+    ///
+    /// ```no_run
+    /// # fn run(client: uploads_ext::Client) {
+    /// use std::time::Duration;
+    /// use uploads_ext::RequestOptions;
+    ///
+    /// let patient = client.with_options(
+    ///     RequestOptions::new().timeout(Duration::from_secs(1800)).max_retries(5),
+    /// );
+    /// # }
+    /// ```
+    pub fn with_options(&self, options: RequestOptions) -> Client {
+        let inner = &self.inner;
+        let Prepared {
+            config,
+            retry,
+            timeout,
+        } = self.overridden(&options);
+        Client {
+            inner: Arc::new(ClientInner {
+                config: config.into_owned(),
+                retry,
+                timeout,
+                sleep: inner.sleep.clone(),
+                organization: inner.organization.clone(),
+                project: inner.project.clone(),
+                invalid_header: inner.invalid_header.clone().or(options.invalid),
+            }),
+        }
+    }
+
+    /// The configuration, retry policy and timeout of one request: the client's, with `options`
+    /// over them; fails on an invalid header.
+    pub(crate) fn prepare(&self, options: &RequestOptions) -> Result<Prepared<'_>> {
+        if let Some(message) = &self.inner.invalid_header {
+            return Err(Error::invalid_input(message.clone()));
+        }
+        options.check()?;
+        Ok(self.overridden(options))
+    }
+
+    /// The client's settings with `options` over them. Borrows the client's configuration
+    /// unless headers are added.
+    fn overridden(&self, options: &RequestOptions) -> Prepared<'_> {
+        let inner = &self.inner;
+        let config = if options.headers.is_empty() {
+            Cow::Borrowed(&inner.config)
+        } else {
+            let mut config = inner.config.clone();
+            for (name, value) in &options.headers {
+                config.default_headers.insert(name.clone(), value.clone());
+            }
+            Cow::Owned(config)
+        };
+        let mut retry = inner.retry.clone();
+        if let Some(retries) = options.max_retries {
+            retry.max_retries = retries;
+        }
+        Prepared {
+            config,
+            retry,
+            timeout: options.timeout.unwrap_or(inner.timeout),
         }
     }
 
@@ -127,6 +206,7 @@ impl Client {
             bytes: None,
             mime_type: None,
             expires_after: None,
+            options: RequestOptions::default(),
         }
     }
 
@@ -136,6 +216,7 @@ impl Client {
             client: self.clone(),
             upload_id: upload_id.to_owned(),
             body,
+            options: RequestOptions::default(),
         }
     }
 
@@ -146,6 +227,7 @@ impl Client {
             upload_id: upload_id.to_owned(),
             part_ids: Vec::new(),
             md5: None,
+            options: RequestOptions::default(),
         }
     }
 
@@ -154,11 +236,12 @@ impl Client {
         CancelUploadBuilder {
             client: self.clone(),
             upload_id: upload_id.to_owned(),
+            options: RequestOptions::default(),
         }
     }
 
-    /// Sends a part, sharing `gate` (an upload-wide rate-limit pause), reporting sent bytes, with
-    /// its own retry budget (`retries`).
+    /// Sends a part of a chunked upload, sharing `gate` (an upload-wide rate-limit pause),
+    /// reporting sent bytes, with its own retry budget (`retries`).
     pub(crate) async fn add_part_with(
         &self,
         upload_id: &str,
@@ -168,29 +251,48 @@ impl Client {
         on_sent: Option<SentCallback>,
         on_retry: &(dyn Fn(&Error) + Send + Sync),
     ) -> Result<UploadPart> {
-        body.validate()
+        let call = PartCall {
+            gate,
+            retries: Some(retries),
+            on_sent,
+            on_retry,
+            options: &RequestOptions::default(),
+        };
+        self.send_part(upload_id, body, call).await
+    }
+
+    async fn send_part(
+        &self,
+        upload_id: &str,
+        body: &PartBody,
+        call: PartCall<'_>,
+    ) -> Result<UploadPart> {
+        let prepared = self
+            .prepare(call.options)
+            .and_then(|p| body.validate().map(|()| p))
             .map_err(|e| e.with_operation("add_upload_part"))?;
-        let config = &self.inner.config;
+        let config = &*prepared.config;
         let progress = ProgressSignal::new();
         // Each chunk the connection takes is progress; the caller's counter sees it too.
         let on_sent: SentCallback = {
-            let progress = progress.clone();
+            let (progress, user) = (progress.clone(), call.on_sent);
             Arc::new(move |n| {
                 progress.touch();
-                if let Some(cb) = &on_sent {
+                if let Some(cb) = &user {
                     cb(n);
                 }
             })
         };
-        let call = Call {
+        let run = Call {
             operation: "add_upload_part",
             upload_id: Some(upload_id),
-            gate,
-            retries,
+            prepared: &prepared,
+            gate: call.gate,
+            retries: call.retries,
             progress: &progress,
-            on_retry,
+            on_retry: call.on_retry,
         };
-        self.execute(call, || async {
+        self.execute(run, || async {
             let part = body.to_multipart(Some(on_sent.clone())).await?;
             uploads_api::add_upload_part(config, upload_id, part)
                 .await
@@ -205,21 +307,28 @@ impl Client {
         &self,
         upload_id: &str,
         request: CompleteUploadRequest,
+        options: &RequestOptions,
     ) -> (Result<Upload>, bool) {
+        let prepared = match self.prepare(options) {
+            Ok(p) => p,
+            Err(e) => return (Err(e.with_operation("complete_upload")), false),
+        };
         let unknown = std::sync::atomic::AtomicBool::new(false);
         let on_retry = |e: &Error| {
             if e.outcome_unknown() {
                 unknown.store(true, std::sync::atomic::Ordering::Relaxed);
             }
         };
-        let config = &self.inner.config;
+        let config = &*prepared.config;
         let gate = BackoffGate::default();
+        let progress = ProgressSignal::new();
         let call = Call {
             operation: "complete_upload",
             upload_id: Some(upload_id),
+            prepared: &prepared,
             gate: &gate,
-            retries: self.inner.retry.max_retries,
-            progress: &ProgressSignal::new(),
+            retries: None,
+            progress: &progress,
             on_retry: &on_retry,
         };
         let result = self
@@ -244,12 +353,15 @@ impl Client {
         let Call {
             operation,
             upload_id,
+            prepared,
             gate,
             retries,
             progress,
             on_retry,
         } = call;
-        let policy = &self.inner.retry;
+        let policy = &prepared.retry;
+        let retries = retries.unwrap_or(policy.max_retries);
+        let timeout = prepared.timeout;
         let mut number = 0u32;
         loop {
             number += 1;
@@ -263,7 +375,7 @@ impl Client {
                 request_id = tracing::field::Empty,
             );
             let started = Instant::now();
-            let outcome = without_progress_for(self.inner.timeout, progress, attempt())
+            let outcome = without_progress_for(timeout, progress, attempt())
                 .instrument(span.clone())
                 .await;
             let elapsed_ms = started.elapsed().as_millis() as u64;
@@ -298,39 +410,91 @@ impl Client {
             }
         }
     }
-
-    /// A call of one operation with the client's own retry budget and no hooks.
-    fn plain_call<'a>(
-        &self,
-        operation: &'static str,
-        upload_id: Option<&'a str>,
-        gate: &'a BackoffGate,
-        progress: &'a ProgressSignal,
-    ) -> Call<'a> {
-        Call {
-            operation,
-            upload_id,
-            gate,
-            retries: self.inner.retry.max_retries,
-            progress,
-            on_retry: &no_retry_hook,
-        }
-    }
 }
 
 /// What [`Client::execute`] needs to know about one operation besides its attempt.
 struct Call<'a> {
     operation: &'static str,
     upload_id: Option<&'a str>,
+    prepared: &'a Prepared<'a>,
     gate: &'a BackoffGate,
-    /// Retries after the first attempt.
-    retries: u32,
+    /// Retries after the first attempt; `None`: the prepared policy's.
+    retries: Option<u32>,
+    /// Restarted by each attempt; the timeout bounds the time without progress.
     progress: &'a ProgressSignal,
     /// Told about each failure that is about to be retried.
     on_retry: &'a (dyn Fn(&Error) + Send + Sync),
 }
 
+impl<'a> Call<'a> {
+    /// A call with the prepared policy's retries and no hooks.
+    fn plain(
+        operation: &'static str,
+        upload_id: Option<&'a str>,
+        prepared: &'a Prepared<'a>,
+        gate: &'a BackoffGate,
+        progress: &'a ProgressSignal,
+    ) -> Call<'a> {
+        Call {
+            operation,
+            upload_id,
+            prepared,
+            gate,
+            retries: None,
+            progress,
+            on_retry: &no_retry_hook,
+        }
+    }
+}
+
+/// How one part is sent: see [`Client::add_part_with`].
+struct PartCall<'a> {
+    gate: &'a BackoffGate,
+    retries: Option<u32>,
+    on_sent: Option<SentCallback>,
+    on_retry: &'a (dyn Fn(&Error) + Send + Sync),
+    options: &'a RequestOptions,
+}
+
 fn no_retry_hook(_: &Error) {}
+
+/// What one request runs with; see [`Client::prepare`].
+pub(crate) struct Prepared<'a> {
+    config: Cow<'a, Configuration>,
+    retry: RetryPolicy,
+    timeout: Duration,
+}
+
+/// `.options(...)` and its shortcuts on a request builder with an `options` field.
+macro_rules! request_options {
+    ($builder:ty) => {
+        impl $builder {
+            /// Overrides the client's timeout, retries or headers for this request.
+            pub fn options(mut self, options: RequestOptions) -> Self {
+                self.options = options.merged_over(&self.options);
+                self
+            }
+
+            /// Time allowed for each attempt of this request (see [`RequestOptions::timeout`]).
+            pub fn timeout(mut self, timeout: Duration) -> Self {
+                self.options = self.options.timeout(timeout);
+                self
+            }
+
+            /// Retries for this request (see [`RequestOptions::max_retries`]).
+            pub fn max_retries(mut self, retries: u32) -> Self {
+                self.options = self.options.max_retries(retries);
+                self
+            }
+
+            /// A header sent with this request (see [`RequestOptions::header`]).
+            pub fn header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
+                self.options = self.options.header(name, value);
+                self
+            }
+        }
+    };
+}
 
 /// Builder of `POST /uploads`; see [`Client::create_upload`]. Await it or call [`send`](Self::send).
 #[derive(Debug)]
@@ -342,6 +506,7 @@ pub struct CreateUploadBuilder {
     bytes: Option<u64>,
     mime_type: Option<String>,
     expires_after: Option<Duration>,
+    options: RequestOptions,
 }
 
 impl CreateUploadBuilder {
@@ -377,14 +542,13 @@ impl CreateUploadBuilder {
 
     /// Validates every field, then sends the request.
     pub async fn send(self) -> Result<Upload> {
-        let request = self
+        let (request, prepared) = self
             .validate()
+            .and_then(|r| Ok((r, self.client.prepare(&self.options)?)))
             .map_err(|e| e.with_operation("create_upload"))?;
-        let config = &self.client.inner.config;
+        let config = &*prepared.config;
         let (gate, progress) = (BackoffGate::default(), ProgressSignal::new());
-        let call = self
-            .client
-            .plain_call("create_upload", None, &gate, &progress);
+        let call = Call::plain("create_upload", None, &prepared, &gate, &progress);
         self.client
             .execute(call, || {
                 let request = request.clone();
@@ -425,7 +589,7 @@ impl CreateUploadBuilder {
                 "invalid mime_type {mime_type:?}"
             )));
         }
-        let mut request = CreateUploadRequest::new(filename, purpose, bytes as i64, mime_type);
+        let mut request = CreateUploadRequest::new(filename, purpose, bytes, mime_type);
         if let Some(after) = self.expires_after {
             if !EXPIRES_AFTER_RANGE.contains(&after) {
                 return Err(Error::invalid_input(format!(
@@ -434,7 +598,7 @@ impl CreateUploadBuilder {
             }
             request.expires_after = Some(FileExpirationAfter::new(
                 file_expiration_after::Anchor::CreatedAt,
-                after.as_secs() as i64,
+                after.as_secs(),
             ));
         }
         Ok(request)
@@ -461,22 +625,22 @@ pub struct AddPartBuilder {
     client: Client,
     upload_id: String,
     body: PartBody,
+    options: RequestOptions,
 }
 
 impl AddPartBuilder {
     /// Sends the part (retried per the client's policy, re-sending the same bytes).
     pub async fn send(self) -> Result<UploadPart> {
         let gate = BackoffGate::default();
-        let retries = self.client.inner.retry.max_retries;
+        let call = PartCall {
+            gate: &gate,
+            retries: None,
+            on_sent: None,
+            on_retry: &no_retry_hook,
+            options: &self.options,
+        };
         self.client
-            .add_part_with(
-                &self.upload_id,
-                &self.body,
-                &gate,
-                retries,
-                None,
-                &no_retry_hook,
-            )
+            .send_part(&self.upload_id, &self.body, call)
             .await
     }
 }
@@ -489,6 +653,7 @@ pub struct CompleteUploadBuilder {
     upload_id: String,
     part_ids: Vec<String>,
     md5: Option<String>,
+    options: RequestOptions,
 }
 
 impl CompleteUploadBuilder {
@@ -517,7 +682,7 @@ impl CompleteUploadBuilder {
         let mut request = CompleteUploadRequest::new(self.part_ids);
         request.md5 = self.md5;
         self.client
-            .complete_tracking(&self.upload_id, request)
+            .complete_tracking(&self.upload_id, request, &self.options)
             .await
             .0
     }
@@ -529,6 +694,7 @@ impl CompleteUploadBuilder {
 pub struct CancelUploadBuilder {
     client: Client,
     upload_id: String,
+    options: RequestOptions,
 }
 
 impl CancelUploadBuilder {
@@ -538,12 +704,14 @@ impl CancelUploadBuilder {
             return Err(Error::invalid_input("the upload id must not be empty")
                 .with_operation("cancel_upload"));
         }
-        let config = &self.client.inner.config;
+        let prepared = self
+            .client
+            .prepare(&self.options)
+            .map_err(|e| e.with_operation("cancel_upload"))?;
+        let config = &*prepared.config;
         let (gate, progress) = (BackoffGate::default(), ProgressSignal::new());
         let id = self.upload_id.as_str();
-        let call = self
-            .client
-            .plain_call("cancel_upload", Some(id), &gate, &progress);
+        let call = Call::plain("cancel_upload", Some(id), &prepared, &gate, &progress);
         self.client
             .execute(call, || async move {
                 uploads_api::cancel_upload(config, id)
@@ -566,6 +734,11 @@ macro_rules! into_future {
         }
     };
 }
+
+request_options!(CreateUploadBuilder);
+request_options!(AddPartBuilder);
+request_options!(CompleteUploadBuilder);
+request_options!(CancelUploadBuilder);
 
 into_future!(CreateUploadBuilder => Upload);
 into_future!(AddPartBuilder => UploadPart);

@@ -25,7 +25,11 @@ pub(crate) async fn complete(
     finalizer.may_cancel(false);
     let mut request = CompleteUploadRequest::new(part_ids);
     request.md5 = md5;
-    let (result, lost_before) = ctx.client.complete_tracking(&ctx.upload_id, request).await;
+    let options = crate::options::RequestOptions::default();
+    let (result, lost_before) = ctx
+        .client
+        .complete_tracking(&ctx.upload_id, request, &options)
+        .await;
     let upload = match result {
         Ok(upload) => upload,
         Err(err) => {
