@@ -475,7 +475,7 @@ macro_rules! request_options {
                 self
             }
 
-            /// Time allowed for each attempt of this request (see [`RequestOptions::timeout`]).
+            /// Longest time without progress for each attempt (see [`RequestOptions::timeout`]).
             pub fn timeout(mut self, timeout: Duration) -> Self {
                 self.options = self.options.timeout(timeout);
                 self
