@@ -14,6 +14,7 @@ use openai_uploads_generated::models::{
 };
 use tracing::Instrument;
 
+use crate::budget::Budget;
 use crate::config::ClientBuilder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::options::{RedactedHeaders, RequestOptions};
@@ -63,6 +64,8 @@ struct ClientInner {
     project: Option<String>,
     /// An invalid header given to [`Client::with_options`]: every request fails with it.
     invalid_header: Option<String>,
+    /// Shared by every upload of this client and of clients derived from it.
+    budget: Arc<Budget>,
 }
 
 impl fmt::Debug for Client {
@@ -100,6 +103,7 @@ impl Client {
         sleep: Arc<dyn Sleep>,
         organization: Option<String>,
         project: Option<String>,
+        budget: Budget,
     ) -> Client {
         Client {
             inner: Arc::new(ClientInner {
@@ -110,6 +114,7 @@ impl Client {
                 organization,
                 project,
                 invalid_header: None,
+                budget: Arc::new(budget),
             }),
         }
     }
@@ -145,6 +150,7 @@ impl Client {
                 organization: inner.organization.clone(),
                 project: inner.project.clone(),
                 invalid_header: inner.invalid_header.clone().or(options.invalid),
+                budget: inner.budget.clone(),
             }),
         }
     }
@@ -201,6 +207,11 @@ impl Client {
         &*self.inner.sleep
     }
 
+    /// The part budget and rate-limit gate all uploads of this client share.
+    pub(crate) fn budget(&self) -> &Budget {
+        &self.inner.budget
+    }
+
     /// Starts `POST /uploads`. Required: filename, purpose, bytes, mime type.
     pub fn create_upload(&self) -> CreateUploadBuilder {
         CreateUploadBuilder {
@@ -244,7 +255,7 @@ impl Client {
         }
     }
 
-    /// Sends a part of a chunked upload, sharing `gate` (an upload-wide rate-limit pause),
+    /// Sends a part of a chunked upload, sharing `gate` (the client-wide rate-limit pause),
     /// reporting sent bytes, with its own retry budget (`retries`).
     pub(crate) async fn add_part_with(
         &self,
@@ -324,13 +335,13 @@ impl Client {
             }
         };
         let config = &*prepared.config;
-        let gate = BackoffGate::default();
+        let gate = self.budget().gate();
         let progress = ProgressSignal::new();
         let call = Call {
             operation: "complete_upload",
             upload_id: Some(upload_id),
             prepared: &prepared,
-            gate: &gate,
+            gate,
             retries: None,
             progress: &progress,
             on_retry: &on_retry,
@@ -551,8 +562,9 @@ impl CreateUploadBuilder {
             .and_then(|r| Ok((r, self.client.prepare(&self.options)?)))
             .map_err(|e| e.with_operation("create_upload"))?;
         let config = &*prepared.config;
-        let (gate, progress) = (BackoffGate::default(), ProgressSignal::new());
-        let call = Call::plain("create_upload", None, &prepared, &gate, &progress);
+        // A 429 here is the organisation's: every upload of the client pauses (crate::budget).
+        let (gate, progress) = (self.client.budget().gate(), ProgressSignal::new());
+        let call = Call::plain("create_upload", None, &prepared, gate, &progress);
         self.client
             .execute(call, || {
                 let request = request.clone();
@@ -635,9 +647,8 @@ pub struct AddPartBuilder {
 impl AddPartBuilder {
     /// Sends the part (retried per the client's policy, re-sending the same bytes).
     pub async fn send(self) -> Result<UploadPart> {
-        let gate = BackoffGate::default();
         let call = PartCall {
-            gate: &gate,
+            gate: self.client.budget().gate(),
             retries: None,
             on_sent: None,
             on_retry: &no_retry_hook,

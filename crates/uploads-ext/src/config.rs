@@ -73,6 +73,7 @@ impl From<&str> for ApiKey {
 /// | [`connect_timeout`](Self::connect_timeout) | | [`DEFAULT_CONNECT_TIMEOUT`] |
 /// | [`max_retries`](Self::max_retries) | | [`crate::retry::DEFAULT_MAX_RETRIES`] |
 /// | [`default_header`](Self::default_header) | | none |
+/// | [`max_parts_in_flight`](Self::max_parts_in_flight) | | [`crate::budget::DEFAULT_MAX_PARTS_IN_FLIGHT`] |
 #[derive(Clone, Default)]
 pub struct ClientBuilder {
     api_key: Option<ApiKey>,
@@ -88,6 +89,8 @@ pub struct ClientBuilder {
     http_client: Option<reqwest::Client>,
     sleep: Option<Arc<dyn Sleep>>,
     ignore_env: bool,
+    /// See [`crate::budget`]; the setter lives there.
+    pub(crate) max_parts_in_flight: Option<usize>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -286,6 +289,7 @@ impl ClientBuilder {
             headers.insert(name.clone(), value.clone());
         }
 
+        let budget = crate::budget::Budget::new(self.max_parts_in_flight)?;
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
         let http = match self.http_client.clone() {
             Some(client) => client,
@@ -319,6 +323,7 @@ impl ClientBuilder {
             self.sleep.clone().unwrap_or_else(|| Arc::new(TokioSleep)),
             organization,
             project,
+            budget,
         ))
     }
 }

@@ -26,6 +26,7 @@
 //! ## Layout
 //! - [`config`]: [`ClientBuilder`], environment defaults, default headers, the redacted [`ApiKey`].
 //! - [`client`]: [`Client`] and the request builders.
+//! - [`budget`]: what all uploads of a client share: parts in flight, the rate-limit pause.
 //! - [`options`]: [`RequestOptions`] (timeout, retries, headers) for one request or a derived
 //!   client ([`Client::with_options`]).
 //! - [`upload`]: the chunked, parallel, resumable upload of a file, bytes or a reader.
@@ -52,6 +53,7 @@
 //! key is never recorded.
 #![deny(missing_docs)]
 
+pub mod budget;
 pub mod client;
 pub mod config;
 pub mod error;

@@ -1,4 +1,4 @@
-//! The upload-wide rate-limit pause.
+//! The rate-limit pause, one per client (see [`crate::budget`]).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use crate::rt::Sleep;
 
 /// A shared "nobody sends before" deadline. Every attempt waits on it; a rate-limit answer pushes
-/// it out. A chunked upload shares one gate across all its parts, so a 429 pauses the whole
-/// upload once instead of each part backing off on its own.
+/// it out. All uploads of a client share one gate, so a 429 pauses them all once instead of
+/// each part backing off on its own.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct BackoffGate {
     resume_at: Arc<Mutex<Option<Instant>>>,

@@ -23,7 +23,7 @@ pub(crate) struct UploadContext {
     pub upload_id: String,
     /// When the Upload expires, by this process's monotonic clock.
     pub expires: Instant,
-    /// The upload-wide rate-limit pause.
+    /// The client-wide rate-limit pause (see [`crate::budget`]).
     pub gate: BackoffGate,
     pub counters: Arc<Counters>,
 }
@@ -170,12 +170,14 @@ async fn run(b: UploadFileBuilder, finalizer: &mut Finalizer) -> Result<Complete
         }
     }
     counters.report();
+    // Client-wide: a 429 on any upload pauses them all (crate::budget).
+    let gate = client.budget().gate().clone();
     let ctx = UploadContext {
         client,
         input: input.clone(),
         upload_id,
         expires,
-        gate: BackoffGate::default(),
+        gate,
         counters,
     };
     let already_completing = journal

@@ -1,6 +1,7 @@
 //! The part loop: schedule parts within the concurrency and the expiry, send them, record what
 //! finished, and give parts that ran out of retries another round after the others.
 
+use std::future::Future;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::error::{Error, ErrorKind, PartContext, Result};
 use crate::part::{PartBody, SentCallback};
@@ -75,27 +77,46 @@ async fn run_round(
     loop {
         while in_flight.len() < input.run.concurrency {
             let Some(&index) = pending.peek() else { break };
+            // The client-wide budget (crate::budget): waited for while this upload's parts in
+            // flight keep finishing (they hold permits too), and before the body is read, so a
+            // reader's buffer only exists under a permit.
+            let permit = meanwhile(
+                async { Ok(ctx.client.budget().part_permit().await) },
+                &mut in_flight,
+                |finished| tracker.record(ctx, &watch, finished, journal),
+            )
+            .await?;
             tracker.check_expiry(ctx, index)?;
             pending.next();
             // Reading a reader's part can take a while: keep finishing parts meanwhile.
-            let body = {
-                let read = source.part(input, index);
-                tokio::pin!(read);
-                loop {
-                    tokio::select! {
-                        biased;
-                        body = &mut read => break body?,
-                        Some(finished) = in_flight.next(), if !in_flight.is_empty() => {
-                            tracker.record(ctx, &watch, finished, journal)?;
-                        }
-                    }
-                }
-            };
-            in_flight.push(send_part(ctx, index, input.range(index), body));
+            let body = meanwhile(source.part(input, index), &mut in_flight, |finished| {
+                tracker.record(ctx, &watch, finished, journal)
+            })
+            .await?;
+            in_flight.push(send_part(ctx, index, input.range(index), body, permit));
         }
         match in_flight.next().await {
             Some(finished) => tracker.record(ctx, &watch, finished, journal)?,
             None => return Ok(()),
+        }
+    }
+}
+
+/// Runs `work` while recording the parts of `in_flight` that finish meanwhile.
+async fn meanwhile<T, F>(
+    work: impl Future<Output = Result<T>>,
+    in_flight: &mut FuturesUnordered<F>,
+    mut record: impl FnMut(Finished) -> Result<()>,
+) -> Result<T>
+where
+    F: Future<Output = Finished>,
+{
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            biased;
+            value = &mut work => return value,
+            Some(finished) = in_flight.next(), if !in_flight.is_empty() => record(finished)?,
         }
     }
 }
@@ -185,6 +206,7 @@ async fn send_part(
     index: usize,
     range: Range<u64>,
     body: PartBody,
+    permit: OwnedSemaphorePermit,
 ) -> Finished {
     let part_sent = Arc::new(AtomicU64::new(0));
     let on_sent: SentCallback = {
@@ -209,5 +231,7 @@ async fn send_part(
     if result.is_err() {
         rewind();
     }
+    // The budget's share goes back as soon as the part is over, before it is recorded.
+    drop(permit);
     (index, range, result)
 }
