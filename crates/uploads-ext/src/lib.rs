@@ -26,6 +26,7 @@
 //! ## Layout
 //! - [`config`]: [`ClientBuilder`], environment defaults, default headers, the redacted [`ApiKey`].
 //! - [`client`]: [`Client`] and the request builders.
+//! - [`batch`]: many files (a list or a directory) in one call, sharing the client's budget.
 //! - [`budget`]: what all uploads of a client share: parts in flight, the rate-limit pause.
 //! - [`options`]: [`RequestOptions`] (timeout, retries, headers) for one request or a derived
 //!   client ([`Client::with_options`]).
@@ -53,6 +54,7 @@
 //! key is never recorded.
 #![deny(missing_docs)]
 
+pub mod batch;
 pub mod budget;
 pub mod client;
 pub mod config;
@@ -65,6 +67,7 @@ mod timeout;
 pub mod types;
 pub mod upload;
 
+pub use batch::{BatchBuilder, BatchHandle, BatchProgress, BatchSummary, FileOutcome, FileResult};
 pub use client::{Client, MAX_UPLOAD_BYTES};
 pub use config::{ApiKey, ClientBuilder};
 pub use error::{ApiError, Cleanup, Error, ErrorKind, PartContext, Result};

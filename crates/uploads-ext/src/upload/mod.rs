@@ -9,8 +9,8 @@
 //! 3. computes the md5 of the content while the parts are in flight (a sequential read beside
 //!    them, mostly served by the page cache) and sends it with `complete`, as [`MD5_ENCODING`];
 //! 4. retries each part with its own budget ([`UploadFileBuilder::part_retries`], backoff per the
-//!    client's [`RetryPolicy`](crate::retry::RetryPolicy)); a 429 pauses every part of the upload
-//!    together, once; a part whose retries ran out is tried again after the others finished
+//!    client's [`RetryPolicy`](crate::retry::RetryPolicy)); a 429 pauses every upload of the
+//!    client together, once ([`crate::budget`]); a part whose retries ran out is tried again after the others finished
 //!    ([`UploadFileBuilder::part_rounds`]);
 //! 5. completes with the part ids in file order, whatever order the parts finished in, and
 //!    returns a [`CompletedUpload`] only for a `completed` answer that carries a File.
@@ -97,6 +97,7 @@ pub use journal::JOURNAL_VERSION as RESUME_JOURNAL_VERSION;
 pub use progress::Progress;
 
 use builder::BuilderSource;
+pub(crate) use journal::{remove as remove_journal, FileIdentity};
 
 /// Most parts one upload may have (keeps the `complete` request reasonable).
 pub const MAX_PARTS: u64 = 10_000;

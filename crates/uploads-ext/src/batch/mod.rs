@@ -1,0 +1,124 @@
+//! Many files in one call: a list of files or a directory, uploaded through one client.
+//!
+//! [`Client::upload_files`] and [`Client::upload_dir`] return a [`BatchBuilder`] whose settings
+//! (purpose, part size, concurrency per file, failure policy, ...) apply to every file.
+//! [`BatchBuilder::start`] returns a [`BatchHandle`]: aggregate [`BatchProgress`], each
+//! file's [`FileOutcome`] as it finishes, [`abort`](BatchHandle::abort), and a
+//! [`BatchSummary`] from [`join`](BatchHandle::join).
+//!
+//! - Every file is its own upload, with its own retries and failure policy: one file's failure
+//!   never cancels another.
+//! - Parts of all files share the client's budget ([`crate::budget`]): at most
+//!   [`max_parts_in_flight`](crate::ClientBuilder::max_parts_in_flight) at once, taken in
+//!   turns, and one 429 pauses them all. At most
+//!   [`files_in_flight`](BatchBuilder::files_in_flight) files are started at once.
+//! - Directory walks are recursive and sorted. An include or exclude pattern without `/`
+//!   matches a file's name at any depth (`*.jsonl`); one with `/` matches the path relative to
+//!   the directory (`train/**/*.jsonl`). Symbolic links are not followed unless
+//!   [`follow_links`](BatchBuilder::follow_links) says so.
+//! - A [`manifest`](BatchBuilder::manifest) makes the batch restartable: a rerun skips files
+//!   already uploaded and resumes those that were in flight.
+//!
+//! ```no_run
+//! # async fn run() -> uploads_ext::Result<()> {
+//! use uploads_ext::{Client, Purpose};
+//!
+//! let client = Client::builder().max_parts_in_flight(32).build()?;
+//! let summary = client
+//!     .upload_dir("knowledge-base")
+//!     .include("*.pdf")
+//!     .exclude("drafts/**")
+//!     .purpose(Purpose::Assistants)
+//!     .on_progress(|p| eprintln!("{}/{} files, {}/{} bytes",
+//!         p.files_finished(), p.files_total, p.bytes_completed, p.bytes_total))
+//!     .send()
+//!     .await?;
+//! for failed in summary.failed() {
+//!     eprintln!("{}: {}", failed.path.display(), failed.error().unwrap());
+//! }
+//! # Ok(()) }
+//! ```
+
+mod builder;
+mod handle;
+pub mod manifest;
+mod progress;
+mod run;
+mod summary;
+mod walk;
+
+use std::path::{Path, PathBuf};
+
+use crate::client::Client;
+
+pub use builder::BatchBuilder;
+pub use handle::BatchHandle;
+pub use progress::BatchProgress;
+pub use summary::{BatchSummary, FileOutcome, FileResult};
+
+use walk::FileSet;
+
+/// Default [`BatchBuilder::files_in_flight`].
+pub const DEFAULT_FILES_IN_FLIGHT: usize = 32;
+
+impl Client {
+    /// Uploads these files, each as its own upload, sharing the client's budget. A path that
+    /// cannot be read fails as that file's result; the others go on. See [`crate::batch`].
+    pub fn upload_files<I, P>(&self, paths: I) -> BatchBuilder
+    where
+        I: IntoIterator<Item = P>,
+        P: AsRef<Path>,
+    {
+        let paths = paths.into_iter().map(|p| p.as_ref().to_owned()).collect();
+        BatchBuilder::new(self.clone(), FileSet::List(paths))
+    }
+
+    /// Uploads every regular file under `dir` (recursively; narrow it with
+    /// [`include`](BatchBuilder::include) and [`exclude`](BatchBuilder::exclude)). See
+    /// [`crate::batch`].
+    pub fn upload_dir(&self, dir: impl AsRef<Path>) -> BatchBuilder {
+        BatchBuilder::new(
+            self.clone(),
+            FileSet::Dir {
+                root: dir.as_ref().to_owned(),
+                include: Vec::new(),
+                exclude: Vec::new(),
+                follow_links: false,
+            },
+        )
+    }
+}
+
+impl BatchBuilder {
+    /// Only files matching this pattern (any of them, if given several times); directory
+    /// batches only. See [`crate::batch`] for how patterns match.
+    pub fn include(mut self, pattern: impl Into<String>) -> Self {
+        if let FileSet::Dir { include, .. } = &mut self.files {
+            include.push(pattern.into());
+        }
+        self
+    }
+
+    /// Leaves out files matching this pattern; directory batches only.
+    pub fn exclude(mut self, pattern: impl Into<String>) -> Self {
+        if let FileSet::Dir { exclude, .. } = &mut self.files {
+            exclude.push(pattern.into());
+        }
+        self
+    }
+
+    /// Whether a directory walk follows symbolic links (default false; loops are refused).
+    pub fn follow_links(mut self, follow: bool) -> Self {
+        if let FileSet::Dir { follow_links, .. } = &mut self.files {
+            *follow_links = follow;
+        }
+        self
+    }
+}
+
+/// The directory holding the per-file journals of a manifest.
+pub(crate) fn journal_dir(manifest: &Path) -> PathBuf {
+    let mut name = manifest.as_os_str().to_owned();
+    name.push(".d");
+    PathBuf::from(name)
+}

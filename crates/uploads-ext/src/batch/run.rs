@@ -1,0 +1,168 @@
+//! Runs a batch: starts each file's upload within `files_in_flight`, reports each outcome, and
+//! keeps the manifest.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::error::{Cleanup, Error, ErrorKind, Result};
+use crate::upload::FileIdentity;
+
+use super::builder::BatchBuilder;
+use super::handle::BatchHandle;
+use super::manifest::Manifest;
+use super::progress::Aggregate;
+use super::summary::{FileOutcome, FileResult};
+use super::walk::Found;
+
+/// What every file's task shares.
+struct Shared {
+    batch: BatchBuilder,
+    manifest: Option<Manifest>,
+    progress: Arc<Aggregate>,
+    outcomes: mpsc::UnboundedSender<FileOutcome>,
+}
+
+impl Shared {
+    fn report(&self, index: usize, file: Found, result: FileResult) {
+        let completed = !matches!(result, FileResult::Failed(_));
+        self.progress.file_finished(index, completed, file.bytes);
+        // The handle may be gone (dropped): the batch still runs to its end.
+        let _ = self.outcomes.send(FileOutcome {
+            index,
+            path: file.path,
+            bytes: file.bytes,
+            result,
+        });
+    }
+}
+
+pub(crate) async fn start(batch: BatchBuilder, found: Vec<Found>) -> Result<BatchHandle> {
+    let manifest = match &batch.manifest {
+        Some(path) => Some(Manifest::open(path)?),
+        None => None,
+    };
+    let sizes: Vec<u64> = found.iter().map(|f| f.bytes).collect();
+    let progress = Aggregate::new(&sizes, batch.on_progress.clone());
+    let (tx, rx) = mpsc::unbounded_channel();
+    let token = batch.cancel.clone();
+    let shared = Arc::new(Shared {
+        batch,
+        manifest,
+        progress: progress.clone(),
+        outcomes: tx,
+    });
+    tokio::spawn(drive(shared, found));
+    Ok(BatchHandle {
+        outcomes: rx,
+        seen: Vec::new(),
+        token,
+        progress,
+    })
+}
+
+/// Starts the files in order, at most `files_in_flight` at once.
+async fn drive(shared: Arc<Shared>, found: Vec<Found>) {
+    let slots = Arc::new(Semaphore::new(shared.batch.files_in_flight));
+    let token = shared.batch.cancel.clone();
+    let mut running = JoinSet::new();
+    for (index, file) in found.into_iter().enumerate() {
+        if let Some((upload_id, file_id)) = shared
+            .manifest
+            .as_ref()
+            .and_then(|m| m.uploaded(&file.path))
+        {
+            shared.report(
+                index,
+                file,
+                FileResult::AlreadyUploaded { upload_id, file_id },
+            );
+            continue;
+        }
+        let slot = tokio::select! {
+            biased;
+            _ = token.cancelled() => None,
+            slot = slots.clone().acquire_owned() => slot.ok(),
+        };
+        let Some(slot) = slot else {
+            let err = Error::new(
+                ErrorKind::Cancelled,
+                "the batch was aborted before this file started",
+            )
+            .with_cleanup(Cleanup::NotNeeded);
+            shared.report(index, file, FileResult::Failed(err));
+            continue;
+        };
+        let shared = shared.clone();
+        running.spawn(async move {
+            let result = upload_one(&shared, index, &file).await;
+            drop(slot);
+            shared.report(index, file, result);
+        });
+        // Reap finished tasks as we go (a task's panic is a bug: surface it).
+        while let Some(done) = running.try_join_next() {
+            if let Err(e) = done {
+                tracing::error!("a batch file task failed: {e}");
+            }
+        }
+    }
+    while let Some(done) = running.join_next().await {
+        if let Err(e) = done {
+            tracing::error!("a batch file task failed: {e}");
+        }
+    }
+}
+
+/// Uploads (or resumes) one file with the batch's settings.
+async fn upload_one(shared: &Shared, index: usize, file: &Found) -> FileResult {
+    let batch = &shared.batch;
+    let path = file.path.as_path();
+    let identity = FileIdentity::of(path).ok();
+    let journal = shared.manifest.as_ref().map(|m| m.journal_for(path));
+    let send = |builder: crate::upload::UploadFileBuilder| {
+        let progress = shared.progress.clone();
+        builder
+            .cancellation_token(batch.cancel.child_token())
+            .on_progress(move |p| progress.file_progress(index, p))
+            .send()
+    };
+    let result = match &journal {
+        Some(journal) if journal.exists() => {
+            match send(batch.resumed_upload(journal)).await {
+                // Nothing left to resume: start over (the journal is replaced).
+                Err(e) if fresh_start_helps(&e) => {
+                    tracing::info!(path = %path.display(), "cannot resume ({e}): uploading afresh");
+                    crate::upload::remove_journal(journal);
+                    send(batch.file_upload(path).journal(journal)).await
+                }
+                other => other,
+            }
+        }
+        Some(journal) => send(batch.file_upload(path).journal(journal)).await,
+        None => send(batch.file_upload(path)).await,
+    };
+    match result {
+        Ok(done) => {
+            if let (Some(manifest), Some(identity)) = (&shared.manifest, identity) {
+                // The file is uploaded either way; a lost record only means a rerun re-checks it.
+                if let Err(e) = manifest.record(path, identity, done.upload_id(), done.file_id()) {
+                    tracing::warn!(path = %path.display(), "uploaded, but not recorded: {e}");
+                }
+            }
+            FileResult::Completed(Box::new(done))
+        }
+        Err(e) => FileResult::Failed(e),
+    }
+}
+
+/// A resume refused because the upload itself is gone or no longer matches the file.
+fn fresh_start_helps(e: &Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::Expired | ErrorKind::Cancelled | ErrorKind::FileChanged
+    ) && matches!(
+        e.cleanup(),
+        None | Some(Cleanup::NotNeeded | Cleanup::Retained { .. })
+    )
+}
