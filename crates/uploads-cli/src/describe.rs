@@ -24,15 +24,17 @@ pub fn describe(err: &uploads_ext::Error) -> String {
             part.index, part.range.start, part.range.end
         );
     }
+    let mut status_line = String::new();
     match err.status() {
         Some(status) if status.is_success() => {
             let _ = write!(out, "could not decode the HTTP {} answer", status.as_u16());
         }
         Some(status) => {
-            let _ = write!(out, "HTTP {}", status.as_u16());
+            let _ = write!(status_line, "{}", status.as_u16());
             if let Some(reason) = status.canonical_reason() {
-                let _ = write!(out, " {reason}");
+                let _ = write!(status_line, " {reason}");
             }
+            let _ = write!(out, "HTTP {status_line}");
         }
         None => out.push_str("could not decode the answer"),
     }
@@ -42,8 +44,11 @@ pub fn describe(err: &uploads_ext::Error) -> String {
     if err.attempts() > 1 {
         let _ = write!(out, " after {} attempts", err.attempts());
     }
-    let quoted = quote_body(body);
-    if quoted.is_empty() {
+    // An error page's title usually repeats the status ("502 Bad Gateway"): say it once.
+    let quoted = quote_body_skipping(body, &status_line);
+    if quoted.is_empty() && looks_like_html(body) {
+        out.push_str(" (an HTML page)");
+    } else if quoted.is_empty() {
         out.push_str(", with an empty body");
     } else {
         let what = if looks_like_html(body) {
@@ -72,6 +77,12 @@ fn with_causes(err: &uploads_ext::Error) -> String {
     message
 }
 
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
+}
+
 fn looks_like_html(body: &str) -> bool {
     let start = body.trim_start().get(..64).unwrap_or(body.trim_start());
     let lower = start.to_ascii_lowercase();
@@ -81,10 +92,21 @@ fn looks_like_html(body: &str) -> bool {
 /// The first line of text in `body` with tags removed and whitespace collapsed, at most
 /// [`QUOTE_CHARS`] characters (an ellipsis marks a cut).
 pub fn quote_body(body: &str) -> String {
+    quote_body_skipping(body, "")
+}
+
+/// [`quote_body`], skipping lines that only repeat `skip` (or start with it).
+fn quote_body_skipping(body: &str, skip: &str) -> String {
     let text = strip_tags(body);
     let line = text
         .lines()
         .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .map(|l| match strip_prefix_ignore_case(&l, skip) {
+            Some(rest) if !skip.is_empty() => {
+                rest.trim_start_matches([' ', ':', '-', '.']).to_owned()
+            }
+            _ => l,
+        })
         .find(|l| !l.is_empty())
         .unwrap_or_default();
     match line.char_indices().nth(QUOTE_CHARS) {
@@ -180,6 +202,7 @@ mod tests {
                      <center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n\
                      </body>\r\n</html>\r\n";
         assert_eq!(quote_body(nginx), "502 Bad Gateway");
+        assert_eq!(quote_body_skipping(nginx, "502 Bad Gateway"), "nginx");
         let styled = "<!DOCTYPE html><html><head><style>body { color: red }</style>\
                       <script>var x = '<b>';</script></head><body><p>Service  Unavailable</p>";
         assert_eq!(quote_body(styled), "Service Unavailable");
