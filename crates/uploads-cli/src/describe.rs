@@ -45,7 +45,7 @@ pub fn describe(err: &uploads_ext::Error) -> String {
         let _ = write!(out, " after {} attempts", err.attempts());
     }
     // An error page's title usually repeats the status ("502 Bad Gateway"): say it once.
-    let quoted = quote_body_skipping(body, &status_line);
+    let quoted = quote_body(body, &status_line);
     if quoted.is_empty() && looks_like_html(body) {
         out.push_str(" (an HTML page)");
     } else if quoted.is_empty() {
@@ -90,13 +90,9 @@ fn looks_like_html(body: &str) -> bool {
 }
 
 /// The first line of text in `body` with tags removed and whitespace collapsed, at most
-/// [`QUOTE_CHARS`] characters (an ellipsis marks a cut).
-pub fn quote_body(body: &str) -> String {
-    quote_body_skipping(body, "")
-}
-
-/// [`quote_body`], skipping lines that only repeat `skip` (or start with it).
-fn quote_body_skipping(body: &str, skip: &str) -> String {
+/// [`QUOTE_CHARS`] characters (an ellipsis marks a cut). A leading `skip` (the status line an
+/// error page repeats) is left out.
+pub fn quote_body(body: &str, skip: &str) -> String {
     let text = strip_tags(body);
     let line = text
         .lines()
@@ -201,21 +197,24 @@ mod tests {
         let nginx = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n\
                      <center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n\
                      </body>\r\n</html>\r\n";
-        assert_eq!(quote_body(nginx), "502 Bad Gateway");
-        assert_eq!(quote_body_skipping(nginx, "502 Bad Gateway"), "nginx");
+        assert_eq!(quote_body(nginx, ""), "502 Bad Gateway");
+        assert_eq!(quote_body(nginx, "502 Bad Gateway"), "nginx");
         let styled = "<!DOCTYPE html><html><head><style>body { color: red }</style>\
                       <script>var x = '<b>';</script></head><body><p>Service  Unavailable</p>";
-        assert_eq!(quote_body(styled), "Service Unavailable");
+        assert_eq!(quote_body(styled, ""), "Service Unavailable");
         assert!(looks_like_html(styled));
-        assert_eq!(quote_body("  plain &amp; simple\nsecond"), "plain & simple");
-        assert_eq!(quote_body(""), "");
-        assert_eq!(quote_body("<html><body>"), "");
+        assert_eq!(
+            quote_body("  plain &amp; simple\nsecond", ""),
+            "plain & simple"
+        );
+        assert_eq!(quote_body("", ""), "");
+        assert_eq!(quote_body("<html><body>", ""), "");
     }
 
     #[test]
     fn long_bodies_are_cut() {
         let long = format!("<p>{}</p>", "x".repeat(1000));
-        let quoted = quote_body(&long);
+        let quoted = quote_body(&long, "");
         assert_eq!(quoted.chars().count(), QUOTE_CHARS + 1);
         assert!(quoted.ends_with('…'));
     }

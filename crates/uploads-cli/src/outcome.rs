@@ -286,9 +286,6 @@ fn what_is_wrong(err: &Error) -> Option<&'static str> {
         ErrorKind::Connection | ErrorKind::Timeout => {
             "check your network connection and OPENAI_BASE_URL; on a slow link raise --timeout"
         }
-        ErrorKind::FileChanged => {
-            "the file changed while (or since) it was uploaded: start a new upload"
-        }
         ErrorKind::Expired => "uploads expire an hour after creation: start a new upload",
         _ => return None,
     })

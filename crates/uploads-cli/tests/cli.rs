@@ -87,6 +87,18 @@ fn upload_without_json_prints_a_short_summary() {
     )));
     assert!(out.stdout.contains("bytes:     102400 "), "{out:#?}");
     assert!(out.stdout.contains("status:    completed\n"), "{out:#?}");
+    // A duration people read: "850 ms", "1.2 s", never "0ns".
+    let elapsed = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("elapsed:   "))
+        .unwrap_or_else(|| panic!("no elapsed line: {out:#?}"));
+    let (amount, unit) = elapsed.split_once(' ').unwrap();
+    assert!(amount.parse::<f64>().is_ok(), "{elapsed}");
+    assert!(
+        unit.starts_with("ms (") || unit.starts_with("s ("),
+        "{elapsed}"
+    );
     assert!(serde_json::from_str::<Value>(&out.stdout).is_err());
 }
 
@@ -191,7 +203,13 @@ fn missing_api_key_is_a_usage_error() {
             .args(["--purpose", "fine-tune"]),
     );
     assert_eq!(out.code, Some(2), "{out:#?}");
-    assert!(out.stderr.contains("OPENAI_API_KEY"), "{out:#?}");
+    // Told in a CLI user's terms, not the SDK's.
+    assert!(
+        out.stderr.contains("export OPENAI_API_KEY=sk-..."),
+        "{out:#?}"
+    );
+    assert!(out.stderr.contains("openai-uploads demo"), "{out:#?}");
+    assert!(!out.stderr.contains("ClientBuilder"), "{out:#?}");
 
     // The same for the other commands that need a key.
     for args in [["cancel", "upload_abc"], ["resume", "journal.json"]] {
