@@ -73,12 +73,7 @@ fn a_complete_answer_that_is_not_a_completed_upload_with_a_file_is_a_failure() {
         assert!(message.contains("no File"), "{message}");
         assert_eq!(scripted.count("/complete"), 1);
         if status == "pending" {
-            assert!(
-                out.hints()
-                    .iter()
-                    .any(|h| h.contains(&format!("openai-uploads cancel {SCRIPTED_ID}"))),
-                "{out:#?}"
-            );
+            assert!(out.offers_cancel(SCRIPTED_ID), "{out:#?}");
         }
     }
 }
@@ -107,10 +102,7 @@ fn a_lost_complete_answer_exits_3_and_claims_no_cancel() {
     assert!(!out.stderr.contains("was cancelled"), "{out:#?}");
     assert!(!out.stderr.contains("openai-uploads cancel"), "{out:#?}");
     assert!(!out.stderr.contains("openai-uploads resume"), "{out:#?}");
-    assert!(
-        out.hints().iter().any(|h| h.contains("do not upload")),
-        "{out:#?}"
-    );
+    assert!(out.has_hint("do not upload"), "{out:#?}");
     let error = out.json_error();
     assert_eq!(error["kind"], "completion_unknown");
     assert_eq!(error["upload_id"], SCRIPTED_ID);
@@ -131,12 +123,8 @@ fn a_transient_failure_without_keep_suggests_rerunning_not_resume() {
     assert_eq!(out.code, Some(1), "{out:#?}");
     let id = server.uploads()[0].id.clone();
     assert!(out.error_line().contains(&id), "{out:#?}");
-    let hints = out.hints();
-    assert!(
-        hints.iter().any(|h| h.contains("--keep-on-failure")),
-        "{out:#?}"
-    );
-    assert!(!hints.iter().any(|h| h.contains("resume")), "{out:#?}");
+    assert!(out.has_hint("--keep-on-failure"), "{out:#?}");
+    assert!(!out.has_hint("resume"), "{out:#?}");
     assert!(!out.stderr.contains("was cancelled"), "{out:#?}");
     assert_eq!(server.upload(&id).unwrap().status, UploadStatus::Cancelled);
 }
@@ -172,23 +160,14 @@ fn a_client_error_with_keep_offers_cancel_and_not_resume() {
         out.error_line().contains("The part is malformed."),
         "{out:#?}"
     );
-    let hints = out.hints();
     assert!(
-        hints.iter().any(|h| h.contains(&format!(
+        out.has_hint(&format!(
             "cancel it with: openai-uploads cancel {SCRIPTED_ID}"
-        ))),
+        )),
         "{out:#?}"
     );
-    assert!(
-        hints
-            .iter()
-            .any(|h| h.contains("resuming will not fix this")),
-        "{out:#?}"
-    );
-    assert!(
-        !hints.iter().any(|h| h.contains("openai-uploads resume")),
-        "{out:#?}"
-    );
+    assert!(out.has_hint("resuming will not fix this"), "{out:#?}");
+    assert!(!out.has_hint("openai-uploads resume"), "{out:#?}");
     let error = out.json_error();
     assert_eq!(error["kind"], "bad_request");
     assert_eq!(error["status"], 400);
@@ -239,16 +218,8 @@ fn a_resume_refused_because_the_file_changed_names_the_upload_and_offers_cancel(
     assert_eq!(error["kind"], "file_changed");
     assert_eq!(error["upload_id"], id.as_str());
     assert!(out.stderr.contains(&id), "{out:#?}");
-    assert!(
-        out.hints()
-            .iter()
-            .any(|h| h.contains(&format!("openai-uploads cancel {id}"))),
-        "{out:#?}"
-    );
-    assert!(
-        !out.hints().iter().any(|h| h.contains("resume with")),
-        "{out:#?}"
-    );
+    assert!(out.offers_cancel(&id), "{out:#?}");
+    assert!(!out.has_hint("resume with"), "{out:#?}");
     assert_eq!(server.stats().requests.total(), before);
     assert_eq!(server.upload(&id).unwrap().status, UploadStatus::Pending);
 }
@@ -262,12 +233,7 @@ fn an_unreadable_journal_is_invalid_input_and_still_names_the_upload() {
     let before = server.stats().requests.total();
     let out = run(cli(&server).arg("resume").arg(&journal));
     assert_eq!(out.code, Some(2), "{out:#?}");
-    assert!(
-        out.hints()
-            .iter()
-            .any(|h| h.contains(&format!("openai-uploads cancel {id}"))),
-        "{out:#?}"
-    );
+    assert!(out.offers_cancel(&id), "{out:#?}");
     assert_eq!(server.stats().requests.total(), before);
     assert_eq!(server.upload(&id).unwrap().status, UploadStatus::Pending);
 }
@@ -310,10 +276,7 @@ fn timeout_bounds_a_stalled_request() {
     assert_eq!(out.code, Some(1), "{out:#?}");
     let error = out.json_error();
     assert_eq!(error["kind"], "timeout", "{out:#?}");
-    assert!(
-        out.hints().iter().any(|h| h.contains("--timeout")),
-        "{out:#?}"
-    );
+    assert!(out.has_hint("--timeout"), "{out:#?}");
     let id = server.uploads()[0].id.clone();
     assert_eq!(server.upload(&id).unwrap().status, UploadStatus::Cancelled);
 }

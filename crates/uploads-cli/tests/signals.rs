@@ -57,12 +57,7 @@ fn sigterm_cancels_the_upload_prints_its_id_and_exits_143() {
     assert!(out.error_line().contains("SIGTERM"), "{out:#?}");
     assert!(out.error_line().contains(&id), "{out:#?}");
     // The SDK does not (yet) say whether its cancel succeeded: no claim, but the way out.
-    assert!(
-        out.hints()
-            .iter()
-            .any(|h| h.contains(&format!("openai-uploads cancel {id}"))),
-        "{out:#?}"
-    );
+    assert!(out.offers_cancel(&id), "{out:#?}");
     let error = out.json_error();
     assert_eq!(error["kind"], "interrupted");
     assert_eq!(error["upload_id"], id.as_str());
@@ -116,7 +111,7 @@ fn sigterm_with_keep_on_failure_leaves_a_resumable_upload_and_resume_finishes_it
 
     assert_eq!(out.code, Some(143), "{out:#?}");
     let resume = format!("openai-uploads resume {}", journal.display());
-    assert!(out.hints().iter().any(|h| h.contains(&resume)), "{out:#?}");
+    assert!(out.has_hint(&resume), "{out:#?}");
     assert!(!out.stderr.contains("cancelled"), "{out:#?}");
     assert!(journal.exists(), "the journal was not kept");
     assert_eq!(server.upload(&id).unwrap().status, UploadStatus::Pending);
@@ -161,12 +156,7 @@ fn the_wait_for_cleanup_after_sigterm_is_bounded() {
         "{out:#?}"
     );
     assert!(out.error_line().contains(&id), "{out:#?}");
-    assert!(
-        out.hints()
-            .iter()
-            .any(|h| h.contains(&format!("openai-uploads cancel {id}"))),
-        "{out:#?}"
-    );
+    assert!(out.offers_cancel(&id), "{out:#?}");
     // The CLI did not wait for the stalled cancel: the upload is still pending.
     assert_eq!(server.upload(&id).unwrap().status, UploadStatus::Pending);
     assert!(server.stats().requests.get(Operation::Cancel) <= 1);
@@ -190,11 +180,6 @@ fn a_second_signal_quits_at_once_with_the_id() {
     let error = out.json_error();
     assert_eq!(error["kind"], "interrupted");
     assert_eq!(error["upload_id"], id.as_str());
-    assert!(
-        out.hints()
-            .iter()
-            .any(|h| h.contains(&format!("openai-uploads cancel {id}"))),
-        "{out:#?}"
-    );
+    assert!(out.offers_cancel(&id), "{out:#?}");
     assert_eq!(server.upload(&id).unwrap().status, UploadStatus::Pending);
 }

@@ -59,6 +59,16 @@ impl Run {
             .collect()
     }
 
+    /// Whether a hint line contains `needle`.
+    pub fn has_hint(&self, needle: &str) -> bool {
+        self.hints().iter().any(|h| h.contains(needle))
+    }
+
+    /// The hint offering `openai-uploads cancel ID` is there.
+    pub fn offers_cancel(&self, id: &str) -> bool {
+        self.has_hint(&format!("openai-uploads cancel {id}"))
+    }
+
     /// The `error: ` line of stderr.
     pub fn error_line(&self) -> &str {
         self.stderr
