@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use uploads_ext::{FailurePolicy, Purpose, Upload};
 
 use crate::client::client;
-use crate::describe::human_duration;
+use crate::duration::human_duration;
 use crate::failure::Failure;
 use crate::outcome::{self, CommandKind, Context};
 use crate::progress::Tracker;

@@ -1,8 +1,10 @@
 //! One-line descriptions of SDK errors for people: an HTML error page (a proxy's 502, a login
-//! portal) is quoted briefly without its tags, and the HTTP status is named once.
+//! portal) is quoted briefly without its tags, the HTTP status is named once, and durations read
+//! like durations.
 
 use std::fmt::Write as _;
-use std::time::Duration;
+
+use crate::duration::humanize_durations;
 
 /// How many characters of a response body a message quotes at most.
 pub const QUOTE_CHARS: usize = 200;
@@ -11,7 +13,7 @@ pub const QUOTE_CHARS: usize = 200;
 /// their parts so that the body is quoted briefly; others use the SDK's own text.
 pub fn describe(err: &uploads_ext::Error) -> String {
     let Some(body) = err.body_snippet() else {
-        return with_causes(err);
+        return humanize_durations(&with_causes(err));
     };
     let mut out = String::new();
     if let Some(op) = err.operation() {
@@ -153,41 +155,6 @@ fn strip_tags(body: &str) -> String {
         .replace("&amp;", "&")
 }
 
-/// A duration for people: `850 ms`, `12.3 s`, `4 min 05 s`, `2 h 03 min`; never `0ns`.
-pub fn human_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1_000 {
-        // Below a millisecond still reads as "< 1 ms", not as nothing.
-        return if d.is_zero() {
-            "0 s".to_owned()
-        } else if ms == 0 {
-            "< 1 ms".to_owned()
-        } else {
-            format!("{ms} ms")
-        };
-    }
-    let secs = d.as_secs();
-    if secs < 60 {
-        format!("{:.1} s", d.as_secs_f64())
-    } else if secs < 3600 {
-        format!("{} min {:02} s", secs / 60, secs % 60)
-    } else {
-        format!("{} h {:02} min", secs / 3600, (secs % 3600) / 60)
-    }
-}
-
-/// Parses `--timeout`: seconds, a whole or decimal number greater than zero.
-pub fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let value: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("invalid number of seconds {text:?} (e.g. 30 or 2.5)"))?;
-    if !value.is_finite() || value <= 0.0 {
-        return Err(format!("must be more than 0 seconds, got {text:?}"));
-    }
-    Duration::try_from_secs_f64(value).map_err(|_| format!("too many seconds: {text:?}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,25 +184,5 @@ mod tests {
         let quoted = quote_body(&long, "");
         assert_eq!(quoted.chars().count(), QUOTE_CHARS + 1);
         assert!(quoted.ends_with('…'));
-    }
-
-    #[test]
-    fn durations_read_like_a_person_would_say_them() {
-        assert_eq!(human_duration(Duration::ZERO), "0 s");
-        assert_eq!(human_duration(Duration::from_nanos(5)), "< 1 ms");
-        assert_eq!(human_duration(Duration::from_millis(850)), "850 ms");
-        assert_eq!(human_duration(Duration::from_millis(12_340)), "12.3 s");
-        assert_eq!(human_duration(Duration::from_secs(245)), "4 min 05 s");
-        assert_eq!(human_duration(Duration::from_secs(7380)), "2 h 03 min");
-    }
-
-    #[test]
-    fn timeouts_are_positive_seconds() {
-        assert_eq!(parse_seconds("30"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_seconds("2.5"), Ok(Duration::from_millis(2500)));
-        assert!(parse_seconds("0").unwrap_err().contains("more than 0"));
-        assert!(parse_seconds("-1").unwrap_err().contains("more than 0"));
-        assert!(parse_seconds("inf").unwrap_err().contains("more than 0"));
-        assert!(parse_seconds("ten").unwrap_err().contains("invalid number"));
     }
 }

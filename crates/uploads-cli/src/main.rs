@@ -16,6 +16,7 @@ mod client;
 mod commands;
 mod demo;
 mod describe;
+mod duration;
 mod failure;
 mod outcome;
 mod progress;
@@ -127,7 +128,7 @@ pub struct UploadArgs {
 #[derive(Debug, Args)]
 pub struct ClientArgs {
     /// Give up on a request attempt after this many seconds (decimals allowed; default 600).
-    #[arg(long, value_name = "SECONDS", value_parser = describe::parse_seconds)]
+    #[arg(long, value_name = "SECONDS", value_parser = duration::parse_seconds)]
     pub timeout: Option<Duration>,
     /// Retries of a failed request before giving up on it (default 2; 0 disables retrying).
     #[arg(long, value_name = "N")]

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use uploads_ext::{Error, ErrorKind, Upload, UploadStatus};
 
-use crate::describe::{describe, human_duration};
+use crate::describe::describe;
+use crate::duration::human_duration;
 use crate::failure::{Cleanup, Failure, EXIT_FAILURE, EXIT_INVALID_INPUT, EXIT_OUTCOME_UNKNOWN};
 use crate::signals::{Signal, CLEANUP_GRACE};
 
