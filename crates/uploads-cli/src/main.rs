@@ -200,7 +200,10 @@ impl Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return command_line_error(e),
+    };
     let json = cli.command.json();
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -233,6 +236,27 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Cancel(args) => commands::cancel(args).await,
         Command::Demo(args) => demo::demo(args).await,
     }
+}
+
+/// Reports a malformed command line as clap does (exit code 2), and with `--json` also as the
+/// error object on stdout. Help and version requests print and exit 0.
+fn command_line_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind as Kind;
+    if matches!(e.kind(), Kind::DisplayHelp | Kind::DisplayVersion)
+        || !std::env::args_os().any(|a| a == "--json")
+    {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let message = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_owned();
+    let _ = print_stdout(&Failure::invalid_input(message).render_json());
+    let _ = e.print();
+    ExitCode::from(failure::EXIT_INVALID_INPUT)
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `warn`).

@@ -301,6 +301,24 @@ fn bad_flag_values_are_invalid_input() {
         );
         assert_eq!(out.code, Some(2), "{flags:?}: {out:#?}");
         assert!(out.stderr.contains(flags[0]), "{out:#?}");
+        assert_eq!(out.stdout, "", "{out:#?}");
+
+        // With --json, scripts get the error object too.
+        let out = rejected_before_any_request(
+            &server,
+            cli(&server)
+                .args(["upload"])
+                .arg(&path)
+                .args(["--purpose", "fine-tune", "--json"])
+                .args(flags),
+        );
+        assert_eq!(out.code, Some(2), "{flags:?}: {out:#?}");
+        let error = out.json_error();
+        assert_eq!(error["kind"], "invalid_input");
+        assert!(
+            error["message"].as_str().unwrap().contains(flags[0]),
+            "{out:#?}"
+        );
     }
 }
 

@@ -220,13 +220,24 @@ impl Spawned {
         assert!(status.success(), "kill -{signal} failed");
     }
 
-    /// Waits for the exit (the caller bounds it by what it arranged) and collects the output.
+    /// Waits for the exit and collects the output. A child still running after [`WAIT`] is
+    /// killed (the test then fails on its exit code), so a hang cannot stall the suite.
     pub fn finish(mut self) -> Run {
+        let (exited, watchdog) = mpsc::channel::<()>();
+        let pid = self.pid();
+        std::thread::spawn(move || {
+            if let Err(mpsc::RecvTimeoutError::Timeout) = watchdog.recv_timeout(WAIT) {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
+        });
         let mut stdout = String::new();
         if let Some(mut out) = self.child.stdout.take() {
             out.read_to_string(&mut stdout).unwrap();
         }
         let status = self.child.wait().unwrap();
+        let _ = exited.send(());
         // The reader thread ends at EOF, which the exit guarantees.
         while let Ok(line) = self.lines.recv_timeout(WAIT) {
             self.stderr.push(line);
