@@ -64,13 +64,18 @@ pub fn from_error(err: &Error, ctx: &Context) -> Failure {
 
     if let Some(signal) = ctx.signal {
         failure.kind = "interrupted".to_owned();
-        failure.message = match &upload_id {
+        let mut message = match &upload_id {
             Some(id) => format!("interrupted by {}: upload {id} stopped", signal.name()),
             None => format!(
                 "interrupted by {} before an upload was created",
                 signal.name()
             ),
         };
+        if err.kind() != ErrorKind::Cancelled {
+            // Something else failed on the way out: say it too.
+            message = format!("{message} ({})", failure.message);
+        }
+        failure.message = message;
     } else if completion_unknown(err) {
         failure.message = format!(
             "the upload has probably completed, but its answer was lost: {}",
@@ -181,7 +186,11 @@ fn exit_code(err: &Error, ctx: &Context) -> u8 {
         return EXIT_OUTCOME_UNKNOWN;
     }
     match err.kind() {
-        ErrorKind::InvalidInput | ErrorKind::Journal => EXIT_INVALID_INPUT,
+        ErrorKind::InvalidInput => EXIT_INVALID_INPUT,
+        // The journal given to `resume`, or one that cannot be written before the upload exists.
+        ErrorKind::Journal if ctx.command == CommandKind::Resume || err.upload_id().is_none() => {
+            EXIT_INVALID_INPUT
+        }
         // The file is missing or unreadable before anything was created: the input is at fault.
         ErrorKind::Io if err.upload_id().is_none() && err.attempts() == 0 => EXIT_INVALID_INPUT,
         _ => EXIT_FAILURE,
