@@ -68,10 +68,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Upload a file (up to 8 GiB) in parallel parts and print the resulting Upload and File.
+    #[command(after_help = EXIT_CODES_HELP)]
     Upload(UploadArgs),
     /// Finish an upload kept by `upload --keep-on-failure`, from its journal.
+    #[command(after_help = EXIT_CODES_HELP)]
     Resume(ResumeArgs),
     /// Cancel a pending upload.
+    #[command(after_help = EXIT_CODES_HELP)]
     Cancel(CancelArgs),
     /// Upload a generated file to an embedded fake of the API and verify the result (no API key,
     /// no network needed).

@@ -452,3 +452,28 @@ fn resume_with_a_missing_journal_is_invalid_input() {
         "{out:#?}"
     );
 }
+
+#[test]
+fn help_documents_exit_codes_signals_and_the_json_error() {
+    for args in [
+        &["--help"][..],
+        &["upload", "--help"],
+        &["resume", "--help"],
+    ] {
+        let out = run(Command::new(BIN).args(args));
+        assert_eq!(out.code, Some(0), "{out:#?}");
+        for needle in [
+            "Exit codes:",
+            "outcome unknown",
+            "129, 130, 143",
+            "SIGTERM",
+            "{\"error\": {\"exit_code\"",
+        ] {
+            assert!(out.stdout.contains(needle), "{args:?} lacks {needle:?}");
+        }
+    }
+    let out = run(Command::new(BIN).args(["upload", "--help"]));
+    for flag in ["--timeout <SECONDS>", "--max-retries <N>"] {
+        assert!(out.stdout.contains(flag), "{out:#?}");
+    }
+}
