@@ -4,8 +4,8 @@
 
 use openai_uploads_generated::apis::{configuration::Configuration, uploads_api, Error};
 use openai_uploads_generated::models::{
-    create_upload_request, open_ai_file, upload, CompleteUploadRequest, CreateUploadRequest,
-    FileExpirationAfter, Upload,
+    open_ai_file, upload, CompleteUploadRequest, CreateUploadRequest, FileExpirationAfter, Upload,
+    UploadPurpose,
 };
 use serde_json::{json, Value};
 
@@ -35,11 +35,12 @@ fn sizes_beyond_i32_round_trip_exactly() {
     // The spec's own example (2^31) and the 8 GiB upload maximum.
     for bytes in [2_147_483_648u64, 8_589_934_592u64] {
         let upload: Upload = round_trip(upload_json(bytes));
-        assert_eq!(upload.bytes as u64, bytes);
+        let typed: u64 = upload.bytes; // sizes are u64, not i64
+        assert_eq!(typed, bytes);
         let request: CreateUploadRequest = round_trip(json!({
             "filename": "big.jsonl", "purpose": "batch", "bytes": bytes, "mime_type": "text/jsonl"
         }));
-        assert_eq!(request.bytes as u64, bytes);
+        assert_eq!(request.bytes, bytes);
     }
 }
 
@@ -71,6 +72,22 @@ fn unknown_enum_values_decode_and_re_encode_unchanged() {
         "filename": "a.bin", "purpose": "some-future-purpose", "bytes": 1, "mime_type": "x/y"
     }));
     assert_eq!(request.purpose.as_str(), "some-future-purpose");
+    assert_eq!(
+        request.purpose,
+        UploadPurpose::Unrecognized("some-future-purpose".into())
+    );
+}
+
+#[test]
+fn upload_purpose_is_the_request_purpose_type() {
+    let upload: Upload = round_trip(upload_json(1));
+    let request = CreateUploadRequest::new("a".into(), UploadPurpose::FineTune, 1, "x/y".into());
+    assert_eq!(upload.purpose, request.purpose);
+    assert_eq!(UploadPurpose::from("fine-tune"), UploadPurpose::FineTune);
+    assert_eq!(
+        UploadPurpose::from("not-yet-known"),
+        UploadPurpose::Unrecognized("not-yet-known".into())
+    );
 }
 
 #[test]
@@ -78,14 +95,11 @@ fn known_enum_values_are_typed() {
     let upload: Upload = round_trip(upload_json(1));
     assert_eq!(upload.status, upload::Status::Pending);
     for (wire, typed) in [
-        ("user_data", create_upload_request::Purpose::UserData),
-        ("evals", create_upload_request::Purpose::Evals),
-        ("fine-tune", create_upload_request::Purpose::FineTune),
+        ("user_data", UploadPurpose::UserData),
+        ("evals", UploadPurpose::Evals),
+        ("fine-tune", UploadPurpose::FineTune),
     ] {
-        assert_eq!(
-            create_upload_request::Purpose::from(wire.to_string()),
-            typed
-        );
+        assert_eq!(UploadPurpose::from(wire.to_string()), typed);
         assert_eq!(typed.as_str(), wire);
     }
 }
@@ -117,7 +131,7 @@ fn file_null_and_omitted_file_status_decode() {
 fn optional_request_fields_are_omitted_not_null() {
     let request = CreateUploadRequest::new(
         "a.jsonl".into(),
-        create_upload_request::Purpose::Batch,
+        UploadPurpose::Batch,
         3,
         "text/jsonl".into(),
     );

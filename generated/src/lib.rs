@@ -8,8 +8,13 @@
 extern crate reqwest;
 extern crate serde;
 extern crate serde_json;
-extern crate serde_repr;
 extern crate url;
 
 pub mod apis;
 pub mod models;
+
+// openai-uploads patch: the crate README's examples (openapi/generated-crate/README.md) are
+// compiled as doc tests, so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,7 +1,7 @@
 """Tests of the spec pipeline scripts: extraction, overlay, drift reports, loud failures.
 
-Run by scripts/test (pytest from .tools/venv). They use the pinned upstream snapshots in
-../shared/upstream/ (no network) and run the real generator.
+Run by scripts/test (pytest from .tools/venv). They use the pinned upstream snapshots vendored in
+openapi/upstream/ (xz-compressed, no network) and run the real generator.
 """
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-UPSTREAM = Path(os.environ.get("OPENAI_UPLOADS_UPSTREAM_DIR", REPO.parent / "shared" / "upstream"))
-NEW = UPSTREAM / "openapi-2026-08-21-f85dbe2.yaml"
-OLD = UPSTREAM / "openapi-2025-04-29-498c71d.yaml"
+UPSTREAM = REPO / "openapi" / "upstream"
+NEW = UPSTREAM / "openapi-2026-08-21-f85dbe2.yaml.xz"
+OLD = UPSTREAM / "openapi-2025-04-29-498c71d.yaml.xz"
 CHECK = REPO / "scripts" / "check-drift"
 TOOLS = REPO / "scripts" / "spec_tools.py"
 PY = sys.executable
@@ -56,13 +56,41 @@ def test_provenance_matches_the_pinned_snapshot() -> None:
     import json
 
     prov = json.loads((REPO / "openapi" / "provenance.json").read_text())
-    assert prov["upstream"]["sha256"] == hashlib.sha256(NEW.read_bytes()).hexdigest()
+    assert prov["upstream"]["sha256"] == hashlib.sha256(spec_tools.read_bytes(str(NEW))).hexdigest()
     assert prov["upstream"]["commit"] == "f85dbe2"
     assert prov["upstream"]["url"].startswith("https://")
     settings = json.loads((REPO / "openapi" / "generator.json").read_text())
     assert prov["generator"]["version"] == settings["generatorVersion"] == "7.26.0"
     assert prov["generator"]["generator"] == settings["generator"] == "rust"
     assert prov["fragment"]["sha256"] == hashlib.sha256((REPO / "openapi" / "uploads.yaml").read_bytes()).hexdigest()
+
+
+def test_vendored_snapshots_match_their_recorded_sha256() -> None:
+    import hashlib
+    import json
+
+    prov = json.loads((REPO / "openapi" / "provenance.json").read_text())
+    files = {entry["file"]: entry for entry in prov["snapshots"]}
+    assert sorted(files) == sorted(f"upstream/{p.name}" for p in UPSTREAM.glob("*.yaml.xz"))
+    for name, entry in files.items():
+        data = spec_tools.read_bytes(str(REPO / "openapi" / name))
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"], name
+        assert data.startswith(b"openapi: "), name
+    assert "MIT License" in (UPSTREAM / "LICENSE").read_text()
+
+
+def test_nothing_reads_outside_the_repository() -> None:
+    tracked = subprocess.run(["git", "ls-files"], capture_output=True, text=True, cwd=REPO, check=True)
+    outside = ("../" + "shared", "OPENAI_UPLOADS_" + "UPSTREAM_DIR")  # apart: no self-match
+    offenders = []
+    for rel in tracked.stdout.split():
+        path = REPO / rel
+        if path.suffix in {".xz", ".gz", ".lock"} or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if any(word in text for word in outside):
+            offenders.append(rel)
+    assert offenders == [], offenders
 
 
 def test_no_drift_against_the_pinned_snapshot() -> None:
@@ -101,7 +129,7 @@ def test_one_character_edit_in_generated_is_detected(tmp_path: Path) -> None:
     shutil.copytree(REPO / "generated", copy)
     target = copy / "src" / "models" / "upload.rs"
     text = target.read_text()
-    target.write_text(text.replace("pub bytes: i64", "pub bytes: i32", 1))
+    target.write_text(text.replace("pub bytes: u64", "pub bytes: i32", 1))
     assert target.read_text() != text
     proc = run(str(CHECK), "--only", "generated", "--generated", str(copy))
     assert proc.returncode == 1, proc.stdout
@@ -155,4 +183,9 @@ def test_overlay_corrections_reach_the_effective_spec() -> None:
     effective = spec_tools.load_yaml_bytes((REPO / "generated" / "openapi.yaml").read_bytes())
     schemas = effective["components"]["schemas"]
     assert "status" not in schemas["OpenAIFile"]["required"]
-    assert {"user_data", "evals"} <= set(schemas["CreateUploadRequest"]["properties"]["purpose"]["enum"])
+    purpose = {"$ref": "#/components/schemas/UploadPurpose"}
+    assert schemas["CreateUploadRequest"]["properties"]["purpose"].items() >= purpose.items()
+    assert schemas["Upload"]["properties"]["purpose"].items() >= purpose.items()
+    assert {"user_data", "evals", "fine-tune"} <= set(schemas["UploadPurpose"]["enum"])
+    for schema in ("CreateUploadRequest", "Upload", "OpenAIFile"):
+        assert schemas[schema]["properties"]["bytes"]["minimum"] == 0

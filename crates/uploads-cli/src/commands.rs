@@ -255,7 +255,7 @@ fn print_upload(
         return print_stdout(&to_json(upload)?);
     }
     let progress = tracker.last();
-    let bytes = u64::try_from(upload.bytes).unwrap_or(progress.bytes_total);
+    let bytes = upload.bytes;
     let mut out = String::new();
     let _ = writeln!(out, "upload id: {}", upload.id);
     match &upload.file {

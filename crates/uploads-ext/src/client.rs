@@ -1,5 +1,6 @@
 //! [`Client`] and the request builders of the four Uploads operations.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -15,6 +16,7 @@ use tracing::Instrument;
 
 use crate::config::ClientBuilder;
 use crate::error::{Error, ErrorKind, Result};
+use crate::options::{RedactedHeaders, RequestOptions};
 use crate::part::{PartBody, SentCallback};
 use crate::retry::{BackoffGate, RetryPolicy, Sleep};
 use crate::types::{Purpose, Upload, UploadPart};
@@ -25,7 +27,8 @@ pub const MAX_UPLOAD_BYTES: u64 = 8 * 1024 * 1024 * 1024;
 pub const EXPIRES_AFTER_RANGE: std::ops::RangeInclusive<Duration> =
     Duration::from_secs(3600)..=Duration::from_secs(2_592_000);
 
-/// A client of the OpenAI Uploads API. Cheap to clone (shares its connection pool).
+/// A client of the OpenAI Uploads API. Cheap to clone (shares its connection pool), as is a
+/// client derived with other defaults ([`with_options`](Self::with_options)).
 ///
 /// ```no_run
 /// # async fn run() -> uploads_ext::Result<()> {
@@ -57,6 +60,8 @@ struct ClientInner {
     sleep: Arc<dyn Sleep>,
     organization: Option<String>,
     project: Option<String>,
+    /// An invalid header given to [`Client::with_options`]: every request fails with it.
+    invalid_header: Option<String>,
 }
 
 impl fmt::Debug for Client {
@@ -68,6 +73,10 @@ impl fmt::Debug for Client {
             .field("project", &self.inner.project)
             .field("retry", &self.inner.retry)
             .field("timeout", &self.inner.timeout)
+            .field(
+                "default_headers",
+                &RedactedHeaders(&self.inner.config.default_headers),
+            )
             .finish()
     }
 }
@@ -99,7 +108,77 @@ impl Client {
                 sleep,
                 organization,
                 project,
+                invalid_header: None,
             }),
+        }
+    }
+
+    /// A client with other defaults (timeout, retries, more headers) that shares this one's
+    /// connection pool and settings; cheap (nothing is rebuilt). Headers are added to this
+    /// client's (same name: replaced). An invalid header makes each request of the derived client
+    /// fail with [`ErrorKind::InvalidInput`].
+    ///
+    /// ```no_run
+    /// # fn run(client: uploads_ext::Client) {
+    /// use std::time::Duration;
+    /// use uploads_ext::RequestOptions;
+    ///
+    /// let patient = client.with_options(
+    ///     RequestOptions::new().timeout(Duration::from_secs(1800)).max_retries(5),
+    /// );
+    /// # }
+    /// ```
+    pub fn with_options(&self, options: RequestOptions) -> Client {
+        let inner = &self.inner;
+        let Prepared {
+            config,
+            retry,
+            timeout,
+        } = self.overridden(&options);
+        Client {
+            inner: Arc::new(ClientInner {
+                config: config.into_owned(),
+                retry,
+                timeout,
+                sleep: inner.sleep.clone(),
+                organization: inner.organization.clone(),
+                project: inner.project.clone(),
+                invalid_header: inner.invalid_header.clone().or(options.invalid),
+            }),
+        }
+    }
+
+    /// The configuration, retry policy and timeout of one request: the client's, with `options`
+    /// over them; fails on an invalid header.
+    pub(crate) fn prepare(&self, options: &RequestOptions) -> Result<Prepared<'_>> {
+        if let Some(message) = &self.inner.invalid_header {
+            return Err(Error::invalid_input(message.clone()));
+        }
+        options.check()?;
+        Ok(self.overridden(options))
+    }
+
+    /// The client's settings with `options` over them. Borrows the client's configuration
+    /// unless headers are added.
+    fn overridden(&self, options: &RequestOptions) -> Prepared<'_> {
+        let inner = &self.inner;
+        let config = if options.headers.is_empty() {
+            Cow::Borrowed(&inner.config)
+        } else {
+            let mut config = inner.config.clone();
+            for (name, value) in &options.headers {
+                config.default_headers.insert(name.clone(), value.clone());
+            }
+            Cow::Owned(config)
+        };
+        let mut retry = inner.retry.clone();
+        if let Some(retries) = options.max_retries {
+            retry.max_retries = retries;
+        }
+        Prepared {
+            config,
+            retry,
+            timeout: options.timeout.unwrap_or(inner.timeout),
         }
     }
 
@@ -126,6 +205,7 @@ impl Client {
             bytes: None,
             mime_type: None,
             expires_after: None,
+            options: RequestOptions::default(),
         }
     }
 
@@ -135,6 +215,7 @@ impl Client {
             client: self.clone(),
             upload_id: upload_id.to_owned(),
             body,
+            options: RequestOptions::default(),
         }
     }
 
@@ -145,6 +226,7 @@ impl Client {
             upload_id: upload_id.to_owned(),
             part_ids: Vec::new(),
             md5: None,
+            options: RequestOptions::default(),
         }
     }
 
@@ -153,6 +235,7 @@ impl Client {
         CancelUploadBuilder {
             client: self.clone(),
             upload_id: upload_id.to_owned(),
+            options: RequestOptions::default(),
         }
     }
 
@@ -165,12 +248,30 @@ impl Client {
         on_sent: Option<SentCallback>,
         on_retry: &(dyn Fn() + Send + Sync),
     ) -> Result<UploadPart> {
-        body.validate()
+        let options = RequestOptions::default();
+        self.add_part_with_options(upload_id, body, gate, on_sent, on_retry, &options)
+            .await
+    }
+
+    /// [`add_part_with`](Self::add_part_with) with per-request options.
+    pub(crate) async fn add_part_with_options(
+        &self,
+        upload_id: &str,
+        body: &PartBody,
+        gate: &BackoffGate,
+        on_sent: Option<SentCallback>,
+        on_retry: &(dyn Fn() + Send + Sync),
+        options: &RequestOptions,
+    ) -> Result<UploadPart> {
+        let prepared = self
+            .prepare(options)
+            .and_then(|p| body.validate().map(|()| p))
             .map_err(|e| e.with_operation("add_upload_part"))?;
-        let config = &self.inner.config;
+        let config = &*prepared.config;
         self.execute(
             "add_upload_part",
             Some(upload_id),
+            &prepared,
             gate,
             on_retry,
             || async {
@@ -188,6 +289,7 @@ impl Client {
         &self,
         operation: &'static str,
         upload_id: Option<&str>,
+        prepared: &Prepared<'_>,
         gate: &BackoffGate,
         on_retry: &(dyn Fn() + Send + Sync),
         mut attempt: F,
@@ -196,7 +298,8 @@ impl Client {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let policy = &self.inner.retry;
+        let policy = &prepared.retry;
+        let timeout = prepared.timeout;
         let mut number = 0u32;
         loop {
             number += 1;
@@ -210,14 +313,14 @@ impl Client {
                 request_id = tracing::field::Empty,
             );
             let started = Instant::now();
-            let outcome = match tokio::time::timeout(self.inner.timeout, attempt())
+            let outcome = match tokio::time::timeout(timeout, attempt())
                 .instrument(span.clone())
                 .await
             {
                 Ok(outcome) => outcome,
                 Err(_) => Err(Error::new(
                     ErrorKind::Timeout,
-                    format!("no response within {:?}", self.inner.timeout),
+                    format!("no response within {timeout:?}"),
                 )),
             };
             let elapsed_ms = started.elapsed().as_millis() as u64;
@@ -256,6 +359,44 @@ impl Client {
 
 fn no_retry_hook() {}
 
+/// What one request runs with; see [`Client::prepare`].
+pub(crate) struct Prepared<'a> {
+    config: Cow<'a, Configuration>,
+    retry: RetryPolicy,
+    timeout: Duration,
+}
+
+/// `.options(...)` and its shortcuts on a request builder with an `options` field.
+macro_rules! request_options {
+    ($builder:ty) => {
+        impl $builder {
+            /// Overrides the client's timeout, retries or headers for this request.
+            pub fn options(mut self, options: RequestOptions) -> Self {
+                self.options = options.merged_over(&self.options);
+                self
+            }
+
+            /// Time allowed for each attempt of this request (see [`RequestOptions::timeout`]).
+            pub fn timeout(mut self, timeout: Duration) -> Self {
+                self.options = self.options.timeout(timeout);
+                self
+            }
+
+            /// Retries for this request (see [`RequestOptions::max_retries`]).
+            pub fn max_retries(mut self, retries: u32) -> Self {
+                self.options = self.options.max_retries(retries);
+                self
+            }
+
+            /// A header sent with this request (see [`RequestOptions::header`]).
+            pub fn header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
+                self.options = self.options.header(name, value);
+                self
+            }
+        }
+    };
+}
+
 /// Builder of `POST /uploads`; see [`Client::create_upload`]. Await it or call [`send`](Self::send).
 #[derive(Debug)]
 #[must_use = "a request builder does nothing until sent"]
@@ -266,6 +407,7 @@ pub struct CreateUploadBuilder {
     bytes: Option<u64>,
     mime_type: Option<String>,
     expires_after: Option<Duration>,
+    options: RequestOptions,
 }
 
 impl CreateUploadBuilder {
@@ -301,20 +443,28 @@ impl CreateUploadBuilder {
 
     /// Validates every field, then sends the request.
     pub async fn send(self) -> Result<Upload> {
-        let request = self
+        let (request, prepared) = self
             .validate()
+            .and_then(|r| Ok((r, self.client.prepare(&self.options)?)))
             .map_err(|e| e.with_operation("create_upload"))?;
-        let config = &self.client.inner.config;
+        let config = &*prepared.config;
         let gate = BackoffGate::default();
         self.client
-            .execute("create_upload", None, &gate, &no_retry_hook, || {
-                let request = request.clone();
-                async move {
-                    uploads_api::create_upload(config, request)
-                        .await
-                        .map_err(Error::from_generated)
-                }
-            })
+            .execute(
+                "create_upload",
+                None,
+                &prepared,
+                &gate,
+                &no_retry_hook,
+                || {
+                    let request = request.clone();
+                    async move {
+                        uploads_api::create_upload(config, request)
+                            .await
+                            .map_err(Error::from_generated)
+                    }
+                },
+            )
             .await
     }
 
@@ -346,7 +496,7 @@ impl CreateUploadBuilder {
                 "invalid mime_type {mime_type:?}"
             )));
         }
-        let mut request = CreateUploadRequest::new(filename, purpose, bytes as i64, mime_type);
+        let mut request = CreateUploadRequest::new(filename, purpose, bytes, mime_type);
         if let Some(after) = self.expires_after {
             if !EXPIRES_AFTER_RANGE.contains(&after) {
                 return Err(Error::invalid_input(format!(
@@ -355,7 +505,7 @@ impl CreateUploadBuilder {
             }
             request.expires_after = Some(FileExpirationAfter::new(
                 file_expiration_after::Anchor::CreatedAt,
-                after.as_secs() as i64,
+                after.as_secs(),
             ));
         }
         Ok(request)
@@ -382,6 +532,7 @@ pub struct AddPartBuilder {
     client: Client,
     upload_id: String,
     body: PartBody,
+    options: RequestOptions,
 }
 
 impl AddPartBuilder {
@@ -389,7 +540,14 @@ impl AddPartBuilder {
     pub async fn send(self) -> Result<UploadPart> {
         let gate = BackoffGate::default();
         self.client
-            .add_part_with(&self.upload_id, &self.body, &gate, None, &no_retry_hook)
+            .add_part_with_options(
+                &self.upload_id,
+                &self.body,
+                &gate,
+                None,
+                &no_retry_hook,
+                &self.options,
+            )
             .await
     }
 }
@@ -402,6 +560,7 @@ pub struct CompleteUploadBuilder {
     upload_id: String,
     part_ids: Vec<String>,
     md5: Option<String>,
+    options: RequestOptions,
 }
 
 impl CompleteUploadBuilder {
@@ -427,20 +586,31 @@ impl CompleteUploadBuilder {
             return Err(Error::invalid_input("part_ids must list at least one part")
                 .with_operation("complete_upload"));
         }
+        let prepared = self
+            .client
+            .prepare(&self.options)
+            .map_err(|e| e.with_operation("complete_upload"))?;
         let mut request = CompleteUploadRequest::new(self.part_ids);
         request.md5 = self.md5;
-        let config = &self.client.inner.config;
+        let config = &*prepared.config;
         let gate = BackoffGate::default();
         let id = self.upload_id.as_str();
         self.client
-            .execute("complete_upload", Some(id), &gate, &no_retry_hook, || {
-                let request = request.clone();
-                async move {
-                    uploads_api::complete_upload(config, id, request)
-                        .await
-                        .map_err(Error::from_generated)
-                }
-            })
+            .execute(
+                "complete_upload",
+                Some(id),
+                &prepared,
+                &gate,
+                &no_retry_hook,
+                || {
+                    let request = request.clone();
+                    async move {
+                        uploads_api::complete_upload(config, id, request)
+                            .await
+                            .map_err(Error::from_generated)
+                    }
+                },
+            )
             .await
     }
 }
@@ -451,18 +621,24 @@ impl CompleteUploadBuilder {
 pub struct CancelUploadBuilder {
     client: Client,
     upload_id: String,
+    options: RequestOptions,
 }
 
 impl CancelUploadBuilder {
     /// Sends the request.
     pub async fn send(self) -> Result<Upload> {
-        let config = &self.client.inner.config;
+        let prepared = self
+            .client
+            .prepare(&self.options)
+            .map_err(|e| e.with_operation("cancel_upload"))?;
+        let config = &*prepared.config;
         let gate = BackoffGate::default();
         let id = self.upload_id.as_str();
         self.client
             .execute(
                 "cancel_upload",
                 Some(id),
+                &prepared,
                 &gate,
                 &no_retry_hook,
                 || async move {
@@ -487,6 +663,11 @@ macro_rules! into_future {
         }
     };
 }
+
+request_options!(CreateUploadBuilder);
+request_options!(AddPartBuilder);
+request_options!(CompleteUploadBuilder);
+request_options!(CancelUploadBuilder);
 
 into_future!(CreateUploadBuilder => Upload);
 into_future!(AddPartBuilder => UploadPart);

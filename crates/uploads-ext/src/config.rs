@@ -9,6 +9,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::options::{add_header, RedactedHeaders};
 use crate::retry::{RetryPolicy, Sleep, TokioSleep};
 
 /// Base URL used when neither [`ClientBuilder::base_url`] nor `OPENAI_BASE_URL` is set.
@@ -70,6 +71,7 @@ impl From<&str> for ApiKey {
 /// | [`timeout`](Self::timeout) | | [`DEFAULT_TIMEOUT`] |
 /// | [`connect_timeout`](Self::connect_timeout) | | [`DEFAULT_CONNECT_TIMEOUT`] |
 /// | [`max_retries`](Self::max_retries) | | [`crate::retry::DEFAULT_MAX_RETRIES`] |
+/// | [`default_header`](Self::default_header) | | none |
 #[derive(Clone, Default)]
 pub struct ClientBuilder {
     api_key: Option<ApiKey>,
@@ -80,6 +82,8 @@ pub struct ClientBuilder {
     connect_timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
     user_agent: Option<String>,
+    default_headers: HeaderMap,
+    invalid_header: Option<String>,
     http_client: Option<reqwest::Client>,
     sleep: Option<Arc<dyn Sleep>>,
     ignore_env: bool,
@@ -96,6 +100,7 @@ impl fmt::Debug for ClientBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("retry", &self.retry)
             .field("user_agent", &self.user_agent)
+            .field("default_headers", &RedactedHeaders(&self.default_headers))
             .finish_non_exhaustive()
     }
 }
@@ -160,6 +165,31 @@ impl ClientBuilder {
     /// Replaces the user agent (default [`USER_AGENT`]).
     pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
         self.user_agent = Some(agent.into());
+        self
+    }
+
+    /// A header sent with every request, e.g. one a gateway needs (Helicone, LiteLLM, Azure API
+    /// Management). Replaces an earlier one of the same name, and `OpenAI-Organization` /
+    /// `OpenAI-Project`; `Authorization` is set from the API key. Credential-like headers (names
+    /// containing `auth`, `key`, `token`, `secret`, ...) are redacted in `Debug` like the key; an
+    /// invalid name or value fails [`build`](Self::build) without repeating the value.
+    ///
+    /// ```
+    /// let client = uploads_ext::Client::builder()
+    ///     .api_key("sk-...")
+    ///     .base_url("https://oai.helicone.ai/v1")
+    ///     .default_header("Helicone-Auth", "Bearer sk-helicone-...")
+    ///     .build()?;
+    /// assert!(!format!("{client:?}").contains("sk-helicone"));
+    /// # Ok::<(), uploads_ext::Error>(())
+    /// ```
+    pub fn default_header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
+        add_header(
+            &mut self.default_headers,
+            &mut self.invalid_header,
+            name.as_ref(),
+            value.as_ref(),
+        );
         self
     }
 
@@ -244,6 +274,13 @@ impl ClientBuilder {
                 })?;
                 headers.insert(HeaderName::from_static(name), value);
             }
+        }
+
+        if let Some(message) = &self.invalid_header {
+            return Err(Error::invalid_input(message.clone()));
+        }
+        for (name, value) in &self.default_headers {
+            headers.insert(name.clone(), value.clone());
         }
 
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);

@@ -24,13 +24,26 @@
 //! [`Client::add_upload_part`], [`Client::complete_upload`], [`Client::cancel_upload`]).
 //!
 //! ## Layout
-//! - [`config`]: [`ClientBuilder`], environment defaults, the redacted [`ApiKey`].
+//! - [`config`]: [`ClientBuilder`], environment defaults, default headers, the redacted [`ApiKey`].
 //! - [`client`]: [`Client`] and the request builders.
+//! - [`options`]: [`RequestOptions`] (timeout, retries, headers) for one request or a derived
+//!   client ([`Client::with_options`]).
 //! - [`upload`]: the chunked, parallel, resumable upload of a file, bytes or a reader.
 //! - [`error`]: [`Error`], [`ErrorKind`], [`ApiError`].
 //! - [`retry`]: which failures are retried and how long to wait.
 //! - [`part`]: [`PartBody`], the replayable bytes of one part.
-//! - [`types`]: the API's objects ([`Upload`], [`UploadPart`], ...).
+//! - [`types`]: the API's objects ([`Upload`], [`UploadPart`], ...), `#[non_exhaustive]`, with
+//!   open enums and `u64` sizes, so an additive change of the API is not a breaking release.
+//!
+//! ## Features
+//! - `rustls` (default): TLS through rustls, no system OpenSSL needed.
+//! - `native-tls`: the platform's TLS (OpenSSL, SChannel, Security.framework) instead
+//!   (`default-features = false, features = ["native-tls"]`).
+//!
+//! - `http2`: HTTP/2 where the server offers it. Off by default: it would multiplex an upload's
+//!   parallel parts over one TCP connection (one congestion window); HTTP/1.1 gives each its own.
+//!
+//! System proxy settings (`HTTPS_PROXY`, `NO_PROXY`, macOS/Windows settings) apply.
 //!
 //! ## Tracing
 //! Each request runs in a `openai_uploads.request` span (operation, upload id, attempt) with events
@@ -41,6 +54,7 @@
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod options;
 pub mod part;
 pub mod retry;
 pub mod types;
@@ -49,11 +63,16 @@ pub mod upload;
 pub use client::{Client, MAX_UPLOAD_BYTES};
 pub use config::{ApiKey, ClientBuilder};
 pub use error::{ApiError, Error, ErrorKind, PartContext, Result};
+pub use options::RequestOptions;
 pub use part::{PartBody, MAX_PART_BYTES};
-pub use types::{OpenAiFile, Purpose, Upload, UploadPart, UploadStatus};
+pub use types::{
+    FileObject, FilePurpose, FileStatus, OpenAiFile, Purpose, Upload, UploadObject, UploadPart,
+    UploadPartObject, UploadStatus,
+};
 pub use upload::{FailurePolicy, Progress, UploadFileBuilder, UploadHandle, MD5_ENCODING};
 
-// Compiles the README's Rust examples as doc tests, so the quickstart cannot rot.
+// Compiles the crate README's Rust examples as doc tests, so they cannot rot. (The repository
+// README's are compiled by the openai-uploads-spec-tests crate: they are not in this package.)
 #[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
+#[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

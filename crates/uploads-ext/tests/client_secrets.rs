@@ -1,15 +1,12 @@
 //! The API key never leaks: not in `Debug` of the client or builder, not in errors (`Display`,
 //! `Debug`, source chain), not in tracing output at TRACE level.
 
-use std::time::Duration;
-
 use mockito::Matcher;
 use serde_json::json;
-use uploads_ext::retry::{Sleep, SleepFuture};
 use uploads_ext::{ApiKey, Client, ClientBuilder, Error, ErrorKind, PartBody, Purpose};
 
 mod common;
-use common::LogBuffer;
+use common::{LogBuffer, NoSleep};
 
 const KEY: &str = "sk-test-SECRET123";
 
@@ -29,15 +26,6 @@ fn assert_error_clean(err: &Error, what: &str) {
     while let Some(s) = source {
         assert_no_key(&format!("{s} {s:?}"), what);
         source = s.source();
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-struct NoSleep;
-
-impl Sleep for NoSleep {
-    fn sleep(&self, _: Duration) -> SleepFuture {
-        Box::pin(std::future::ready(()))
     }
 }
 

@@ -12,8 +12,6 @@ use super::{configuration, ContentType, Error};
 use crate::{apis::ResponseContent, models};
 use reqwest;
 use serde::{de::Error as _, Deserialize, Serialize};
-use tokio::fs::File as TokioFile;
-use tokio_util::codec::{BytesCodec, FramedRead};
 
 /// struct for typed errors of method [`add_upload_part`]
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -12,16 +12,17 @@ use crate::models;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CreateUploadRequest {
     /// The name of the file to upload.
     #[serde(rename = "filename")]
     pub filename: String,
     /// The intended purpose of the uploaded file.  See the [documentation on File purposes](/docs/api-reference/files/create#files-create-purpose).
     #[serde(rename = "purpose")]
-    pub purpose: Purpose,
+    pub purpose: models::UploadPurpose,
     /// The number of bytes in the file you are uploading.
     #[serde(rename = "bytes")]
-    pub bytes: i64,
+    pub bytes: u64,
     /// The MIME type of the file.   This must fall within the supported MIME types for your file purpose. See the supported MIME types for assistants and vision.
     #[serde(rename = "mime_type")]
     pub mime_type: String,
@@ -32,8 +33,8 @@ pub struct CreateUploadRequest {
 impl CreateUploadRequest {
     pub fn new(
         filename: String,
-        purpose: Purpose,
-        bytes: i64,
+        purpose: models::UploadPurpose,
+        bytes: u64,
         mime_type: String,
     ) -> CreateUploadRequest {
         CreateUploadRequest {
@@ -43,73 +44,5 @@ impl CreateUploadRequest {
             mime_type,
             expires_after: None,
         }
-    }
-}
-/// The intended purpose of the uploaded file.  See the [documentation on File purposes](/docs/api-reference/files/create#files-create-purpose).
-///
-/// Open enum (openai-uploads patch): a value this spec does not list decodes as `Unrecognized` and
-/// re-encodes unchanged, so a new API value never breaks decoding.
-#[derive(Clone, Debug, Eq, PartialEq, Ord, PartialOrd, Hash)]
-pub enum Purpose {
-    Assistants,
-    Batch,
-    FineTune,
-    Vision,
-    UserData,
-    Evals,
-    /// A value not listed in the spec, kept verbatim.
-    Unrecognized(String),
-}
-
-impl Purpose {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Assistants => "assistants",
-            Self::Batch => "batch",
-            Self::FineTune => "fine-tune",
-            Self::Vision => "vision",
-            Self::UserData => "user_data",
-            Self::Evals => "evals",
-            Self::Unrecognized(value) => value.as_str(),
-        }
-    }
-}
-
-impl From<String> for Purpose {
-    fn from(value: String) -> Self {
-        match value.as_str() {
-            "assistants" => Self::Assistants,
-            "batch" => Self::Batch,
-            "fine-tune" => Self::FineTune,
-            "vision" => Self::Vision,
-            "user_data" => Self::UserData,
-            "evals" => Self::Evals,
-            _ => Self::Unrecognized(value),
-        }
-    }
-}
-
-impl std::fmt::Display for Purpose {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for Purpose {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for Purpose {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(Self::from)
-    }
-}
-
-impl Default for Purpose {
-    fn default() -> Purpose {
-        Self::Assistants
     }
 }

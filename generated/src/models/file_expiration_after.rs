@@ -13,26 +13,29 @@ use serde::{Deserialize, Serialize};
 
 /// FileExpirationAfter : The expiration policy for a file. By default, files with `purpose=batch` expire after 30 days and all other files are persisted until they are manually deleted.
 #[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FileExpirationAfter {
     /// Anchor timestamp after which the expiration policy applies. Supported anchors: `created_at`.
     #[serde(rename = "anchor")]
     pub anchor: Anchor,
     /// The number of seconds after the anchor time that the file will expire. Must be between 3600 (1 hour) and 2592000 (30 days).
     #[serde(rename = "seconds")]
-    pub seconds: i64,
+    pub seconds: u64,
 }
 
 impl FileExpirationAfter {
     /// The expiration policy for a file. By default, files with `purpose=batch` expire after 30 days and all other files are persisted until they are manually deleted.
-    pub fn new(anchor: Anchor, seconds: i64) -> FileExpirationAfter {
+    pub fn new(anchor: Anchor, seconds: u64) -> FileExpirationAfter {
         FileExpirationAfter { anchor, seconds }
     }
 }
 /// Anchor timestamp after which the expiration policy applies. Supported anchors: `created_at`.
 ///
 /// Open enum (openai-uploads patch): a value this spec does not list decodes as `Unrecognized` and
-/// re-encodes unchanged, so a new API value never breaks decoding.
+/// re-encodes unchanged, so a new API value never breaks decoding; `#[non_exhaustive]`, so a value
+/// added to the spec is not a breaking change.
 #[derive(Clone, Debug, Eq, PartialEq, Ord, PartialOrd, Hash)]
+#[non_exhaustive]
 pub enum Anchor {
     CreatedAt,
     /// A value not listed in the spec, kept verbatim.
@@ -55,6 +58,12 @@ impl From<String> for Anchor {
             "created_at" => Self::CreatedAt,
             _ => Self::Unrecognized(value),
         }
+    }
+}
+
+impl From<&str> for Anchor {
+    fn from(value: &str) -> Self {
+        Self::from(value.to_owned())
     }
 }
 

@@ -10,3 +10,5 @@ pub mod upload;
 pub use self::upload::Upload;
 pub mod upload_part;
 pub use self::upload_part::UploadPart;
+pub mod upload_purpose;
+pub use self::upload_purpose::UploadPurpose;

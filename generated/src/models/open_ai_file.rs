@@ -13,13 +13,14 @@ use serde::{Deserialize, Serialize};
 
 /// OpenAiFile : The `File` object represents a document that has been uploaded to OpenAI.
 #[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct OpenAiFile {
     /// The file identifier, which can be referenced in the API endpoints.
     #[serde(rename = "id")]
     pub id: String,
     /// The size of the file, in bytes.
     #[serde(rename = "bytes")]
-    pub bytes: i64,
+    pub bytes: u64,
     /// The Unix timestamp (in seconds) for when the file was created.
     #[serde(rename = "created_at")]
     pub created_at: i64,
@@ -47,7 +48,7 @@ impl OpenAiFile {
     /// The `File` object represents a document that has been uploaded to OpenAI.
     pub fn new(
         id: String,
-        bytes: i64,
+        bytes: u64,
         created_at: i64,
         filename: String,
         object: Object,
@@ -69,8 +70,10 @@ impl OpenAiFile {
 /// The object type, which is always `file`.
 ///
 /// Open enum (openai-uploads patch): a value this spec does not list decodes as `Unrecognized` and
-/// re-encodes unchanged, so a new API value never breaks decoding.
+/// re-encodes unchanged, so a new API value never breaks decoding; `#[non_exhaustive]`, so a value
+/// added to the spec is not a breaking change.
 #[derive(Clone, Debug, Eq, PartialEq, Ord, PartialOrd, Hash)]
+#[non_exhaustive]
 pub enum Object {
     File,
     /// A value not listed in the spec, kept verbatim.
@@ -93,6 +96,12 @@ impl From<String> for Object {
             "file" => Self::File,
             _ => Self::Unrecognized(value),
         }
+    }
+}
+
+impl From<&str> for Object {
+    fn from(value: &str) -> Self {
+        Self::from(value.to_owned())
     }
 }
 
@@ -122,8 +131,10 @@ impl Default for Object {
 /// The intended purpose of the file. Supported values are `assistants`, `assistants_output`, `batch`, `batch_output`, `fine-tune`, `fine-tune-results`, `vision`, and `user_data`.
 ///
 /// Open enum (openai-uploads patch): a value this spec does not list decodes as `Unrecognized` and
-/// re-encodes unchanged, so a new API value never breaks decoding.
+/// re-encodes unchanged, so a new API value never breaks decoding; `#[non_exhaustive]`, so a value
+/// added to the spec is not a breaking change.
 #[derive(Clone, Debug, Eq, PartialEq, Ord, PartialOrd, Hash)]
+#[non_exhaustive]
 pub enum Purpose {
     Assistants,
     AssistantsOutput,
@@ -173,6 +184,12 @@ impl From<String> for Purpose {
     }
 }
 
+impl From<&str> for Purpose {
+    fn from(value: &str) -> Self {
+        Self::from(value.to_owned())
+    }
+}
+
 impl std::fmt::Display for Purpose {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -199,8 +216,10 @@ impl Default for Purpose {
 /// Deprecated. The current status of the file, which can be either `uploaded`, `processed`, or `error`.
 ///
 /// Open enum (openai-uploads patch): a value this spec does not list decodes as `Unrecognized` and
-/// re-encodes unchanged, so a new API value never breaks decoding.
+/// re-encodes unchanged, so a new API value never breaks decoding; `#[non_exhaustive]`, so a value
+/// added to the spec is not a breaking change.
 #[derive(Clone, Debug, Eq, PartialEq, Ord, PartialOrd, Hash)]
+#[non_exhaustive]
 pub enum Status {
     Uploaded,
     Processed,
@@ -229,6 +248,12 @@ impl From<String> for Status {
             "error" => Self::Error,
             _ => Self::Unrecognized(value),
         }
+    }
+}
+
+impl From<&str> for Status {
+    fn from(value: &str) -> Self {
+        Self::from(value.to_owned())
     }
 }
 

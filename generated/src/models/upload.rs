@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// Upload : The Upload object can accept byte chunks in the form of Parts.
 #[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Upload {
     /// The Upload unique identifier, which can be referenced in API endpoints.
     #[serde(rename = "id")]
@@ -25,10 +26,10 @@ pub struct Upload {
     pub filename: String,
     /// The intended number of bytes to be uploaded.
     #[serde(rename = "bytes")]
-    pub bytes: i64,
+    pub bytes: u64,
     /// The intended purpose of the file. [Please refer here](/docs/api-reference/files/object#files/object-purpose) for acceptable values.
     #[serde(rename = "purpose")]
-    pub purpose: String,
+    pub purpose: models::UploadPurpose,
     /// The status of the Upload.
     #[serde(rename = "status")]
     pub status: Status,
@@ -49,8 +50,8 @@ impl Upload {
         id: String,
         created_at: i64,
         filename: String,
-        bytes: i64,
-        purpose: String,
+        bytes: u64,
+        purpose: models::UploadPurpose,
         status: Status,
         expires_at: i64,
     ) -> Upload {
@@ -70,8 +71,10 @@ impl Upload {
 /// The status of the Upload.
 ///
 /// Open enum (openai-uploads patch): a value this spec does not list decodes as `Unrecognized` and
-/// re-encodes unchanged, so a new API value never breaks decoding.
+/// re-encodes unchanged, so a new API value never breaks decoding; `#[non_exhaustive]`, so a value
+/// added to the spec is not a breaking change.
 #[derive(Clone, Debug, Eq, PartialEq, Ord, PartialOrd, Hash)]
+#[non_exhaustive]
 pub enum Status {
     Pending,
     Completed,
@@ -106,6 +109,12 @@ impl From<String> for Status {
     }
 }
 
+impl From<&str> for Status {
+    fn from(value: &str) -> Self {
+        Self::from(value.to_owned())
+    }
+}
+
 impl std::fmt::Display for Status {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -132,8 +141,10 @@ impl Default for Status {
 /// The object type, which is always \"upload\".
 ///
 /// Open enum (openai-uploads patch): a value this spec does not list decodes as `Unrecognized` and
-/// re-encodes unchanged, so a new API value never breaks decoding.
+/// re-encodes unchanged, so a new API value never breaks decoding; `#[non_exhaustive]`, so a value
+/// added to the spec is not a breaking change.
 #[derive(Clone, Debug, Eq, PartialEq, Ord, PartialOrd, Hash)]
+#[non_exhaustive]
 pub enum Object {
     Upload,
     /// A value not listed in the spec, kept verbatim.
@@ -156,6 +167,12 @@ impl From<String> for Object {
             "upload" => Self::Upload,
             _ => Self::Unrecognized(value),
         }
+    }
+}
+
+impl From<&str> for Object {
+    fn from(value: &str) -> Self {
+        Self::from(value.to_owned())
     }
 }
 

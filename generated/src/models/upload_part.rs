@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// UploadPart : The upload Part represents a chunk of bytes we can add to an Upload object.
 #[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct UploadPart {
     /// The upload Part unique identifier, which can be referenced in API endpoints.
     #[serde(rename = "id")]
@@ -42,8 +43,10 @@ impl UploadPart {
 /// The object type, which is always `upload.part`.
 ///
 /// Open enum (openai-uploads patch): a value this spec does not list decodes as `Unrecognized` and
-/// re-encodes unchanged, so a new API value never breaks decoding.
+/// re-encodes unchanged, so a new API value never breaks decoding; `#[non_exhaustive]`, so a value
+/// added to the spec is not a breaking change.
 #[derive(Clone, Debug, Eq, PartialEq, Ord, PartialOrd, Hash)]
+#[non_exhaustive]
 pub enum Object {
     UploadPart,
     /// A value not listed in the spec, kept verbatim.
@@ -66,6 +69,12 @@ impl From<String> for Object {
             "upload.part" => Self::UploadPart,
             _ => Self::Unrecognized(value),
         }
+    }
+}
+
+impl From<&str> for Object {
+    fn from(value: &str) -> Self {
+        Self::from(value.to_owned())
     }
 }
 

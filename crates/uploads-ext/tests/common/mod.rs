@@ -4,7 +4,18 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use uploads_ext::retry::{Sleep, SleepFuture};
 use uploads_ext::{Client, Error, PartBody, Purpose};
+
+/// A sleeper that returns at once: retries happen without waiting.
+#[derive(Debug)]
+pub struct NoSleep;
+
+impl Sleep for NoSleep {
+    fn sleep(&self, _: std::time::Duration) -> SleepFuture {
+        Box::pin(std::future::ready(()))
+    }
+}
 
 /// The four operations as (name, path under the base URL), indexed as [`run`] indexes them.
 pub const OPERATIONS: [(&str, &str); 4] = [
