@@ -6,3 +6,8 @@
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct RepositoryReadmeDoctests;
+
+// The uploads-fake README's examples (its crate compiles only its own doc comments).
+#[cfg(doctest)]
+#[doc = include_str!("../../crates/uploads-fake/README.md")]
+struct FakeReadmeDoctests;

@@ -169,6 +169,10 @@ impl Client {
             for (name, value) in &options.headers {
                 config.default_headers.insert(name.clone(), value.clone());
             }
+            if options.headers.contains_key(reqwest::header::AUTHORIZATION) {
+                // The caller's Authorization replaces the key's (sent once, not twice).
+                config.bearer_access_token = None;
+            }
             Cow::Owned(config)
         };
         let mut retry = inner.retry.clone();

@@ -169,8 +169,8 @@ impl ClientBuilder {
     }
 
     /// A header sent with every request, e.g. one a gateway needs (Helicone, LiteLLM, Azure API
-    /// Management). Replaces an earlier one of the same name, and `OpenAI-Organization` /
-    /// `OpenAI-Project`; `Authorization` is set from the API key. Credential-like headers (names
+    /// Management). Replaces an earlier one of the same name, `OpenAI-Organization` /
+    /// `OpenAI-Project`, and, for `Authorization`, the API key's. Credential-like headers (names
     /// containing `auth`, `key`, `token`, `secret`, ...) are redacted in `Debug` like the key; an
     /// invalid name or value fails [`build`](Self::build) without repeating the value.
     ///
@@ -293,6 +293,9 @@ impl ClientBuilder {
                 .build()
                 .map_err(|e| Error::from_reqwest(e).with_operation("build_client"))?,
         };
+        // An Authorization header given by the caller (a gateway's token) replaces the key's.
+        let bearer_access_token =
+            (!headers.contains_key(reqwest::header::AUTHORIZATION)).then(|| api_key.0.clone());
         let config = Configuration {
             base_path: base_url,
             user_agent: Some(
@@ -302,7 +305,7 @@ impl ClientBuilder {
             ),
             default_headers: headers,
             client: http,
-            bearer_access_token: Some(api_key.0.clone()),
+            bearer_access_token,
             response_observer: Some(Arc::new(record_response)),
             ..Configuration::default()
         };

@@ -56,7 +56,8 @@ impl RequestOptions {
         self
     }
 
-    /// Adds a header to the request (replacing one of the same name from the client).
+    /// Adds a header to the request (replacing one of the same name from the client;
+    /// `Authorization` replaces the API key's).
     pub fn header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
         add_header(
             &mut self.headers,

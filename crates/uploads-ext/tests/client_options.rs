@@ -108,6 +108,46 @@ async fn default_and_per_request_headers_reach_all_four_operations() {
     }
 }
 
+#[tokio::test]
+async fn an_authorization_header_replaces_the_api_key() {
+    let mut server = mockito::Server::new_async().await;
+    let mock = server
+        .mock("POST", OPERATIONS[3].1)
+        .match_header("authorization", "Bearer gateway-token")
+        .with_header("content-type", "application/json")
+        .with_body(body_of(3))
+        .expect(2)
+        .create_async()
+        .await;
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let count = server
+        .mock("POST", OPERATIONS[3].1)
+        .match_request(move |request| {
+            let values = request.header("authorization");
+            record.lock().unwrap().push(values.len());
+            false // only observes; `mock` answers
+        })
+        .expect(0)
+        .create_async()
+        .await;
+    let by_builder = builder(server.url())
+        .default_header("Authorization", "Bearer gateway-token")
+        .build()
+        .unwrap();
+    common::run(&by_builder, 3).await.unwrap();
+    let client = builder(server.url()).build().unwrap();
+    let per_request = RequestOptions::new().header("authorization", "Bearer gateway-token");
+    run_with(&client, 3, per_request).await.unwrap();
+    mock.assert_async().await;
+    count.assert_async().await;
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [1, 1],
+        "one Authorization header per request"
+    );
+}
+
 #[test]
 fn default_headers_that_carry_credentials_are_redacted() {
     let builder = builder("http://127.0.0.1:9/v1".into())
