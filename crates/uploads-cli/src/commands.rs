@@ -1,13 +1,18 @@
 //! `upload`, `resume` and `cancel`: the commands that talk to the real API.
 
 use std::fmt::Write as _;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use uploads_ext::{Client, ErrorKind, FailurePolicy, Purpose, Upload};
+use uploads_ext::{CompletedUpload, FailurePolicy, Purpose, Upload};
 
+use crate::client::client;
+use crate::duration::human_duration;
 use crate::failure::Failure;
-use crate::progress::{Interrupt, Tracker};
+use crate::outcome::{self, CommandKind, Context};
+use crate::progress::Tracker;
+use crate::signals::{Interrupt, SDK_CANCEL_TIMEOUT};
 use crate::size::human_bytes;
 use crate::{print_stdout, to_json, CancelArgs, ResumeArgs, UploadArgs};
 
@@ -18,73 +23,38 @@ pub fn default_journal(file: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// A client configured from the environment. A missing `OPENAI_API_KEY` is a usage error.
-pub fn client_from_env() -> Result<Client, Failure> {
-    // The SDK checks the key (and base URL); its InvalidInput maps to the usage exit code.
-    Client::from_env().map_err(|e| {
-        let failure = sdk_failure(&e, false);
-        if e.kind() == ErrorKind::InvalidInput {
-            failure.with_hint(
-                "`openai-uploads demo` runs against an embedded fake server without a key",
-            )
-        } else {
-            failure
-        }
-    })
-}
-
-/// [`Failure::from_sdk`], with the error's underlying cause (e.g. the OS error of a missing
-/// file) appended when the message does not already say it.
-pub fn sdk_failure(err: &uploads_ext::Error, interrupted: bool) -> Failure {
-    let mut failure = Failure::from_sdk(err, interrupted);
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !failure.message.contains(&text) {
-            failure.message.push_str(": ");
-            failure.message.push_str(&text);
-        }
-        source = cause.source();
-    }
-    failure
-}
-
 /// `openai-uploads upload FILE --purpose P ...`
 pub async fn upload(args: UploadArgs) -> Result<(), Failure> {
-    let client = client_from_env()?;
-    let policy = if args.keep_on_failure {
-        FailurePolicy::Keep
-    } else {
-        FailurePolicy::Cancel
-    };
+    let client = client(&args.client)?;
+    check_file(&args.file)?;
     let journal = match (&args.journal, args.keep_on_failure) {
         (Some(path), _) => Some(path.clone()),
         (None, true) => Some(default_journal(&args.file)),
         (None, false) => None,
     };
     if let Some(journal) = &journal {
-        if journal.exists() {
-            return Err(Failure::usage(format!(
-                "the journal {} already exists (from an earlier upload)",
-                journal.display()
-            ))
-            .with_hint(format!(
-                "finish that upload with: openai-uploads resume {}",
-                journal.display()
-            ))
-            .with_hint("or delete the journal, or choose another path with --journal"));
-        }
+        check_journal_path(journal)?;
     }
+    let context = Context {
+        command: CommandKind::Upload,
+        keep: args.keep_on_failure,
+        journal: journal.clone(),
+        ..Context::default()
+    };
 
     let tracker = Tracker::new();
-    let interrupt = Interrupt::install(&tracker);
+    let interrupt = Interrupt::install(&tracker, context.clone(), args.json);
     let mut builder = client
         .upload_file(&args.file)
         .purpose(Purpose::from(args.purpose.clone()))
         .md5(!args.no_md5)
-        .failure_policy(policy)
+        .failure_policy(policy(args.keep_on_failure))
         .on_progress(tracker.callback())
-        .cancellation_token(interrupt.token());
+        .cancellation_token(interrupt.token())
+        .cancel_timeout(SDK_CANCEL_TIMEOUT);
+    if let Some(retries) = args.client.max_retries {
+        builder = builder.part_retries(retries);
+    }
     if let Some(mime_type) = &args.mime_type {
         builder = builder.mime_type(mime_type.clone());
     }
@@ -103,92 +73,66 @@ pub async fn upload(args: UploadArgs) -> Result<(), Failure> {
     if let Some(journal) = &journal {
         builder = builder.journal(journal);
     }
-
-    let started = Instant::now();
-    let result = builder.send().await;
-    tracker.finish();
-    match result {
-        Ok(upload) => print_upload(upload.upload(), &tracker, started.elapsed(), args.json),
-        Err(err) => {
-            let mut failure = sdk_failure(&err, interrupt.interrupted());
-            if let Some(id) = err.upload_id() {
-                failure = match (policy, &journal) {
-                    (FailurePolicy::Keep, Some(journal)) if journal.exists() => failure
-                        .with_hint(format!(
-                            "upload {id} was kept (pending until it expires); the journal is {}",
-                            journal.display()
-                        ))
-                        .with_hint(format!(
-                            "resume with: openai-uploads resume {}",
-                            journal.display()
-                        )),
-                    (FailurePolicy::Keep, _) => failure.with_hint(format!(
-                        "upload {id} was left pending; cancel it with: openai-uploads cancel {id}"
-                    )),
-                    _ if err.kind() != ErrorKind::InvalidInput => failure.with_hint(format!(
-                        "upload {id} was cancelled; rerun with --keep-on-failure to keep a \
-                         failed upload resumable"
-                    )),
-                    _ => failure,
-                };
-            }
-            Err(failure)
-        }
-    }
+    run_to_end(builder.send(), &tracker, &interrupt, context, args.json).await
 }
 
 /// `openai-uploads resume JOURNAL ...`
 pub async fn resume(args: ResumeArgs) -> Result<(), Failure> {
-    let client = client_from_env()?;
-    let policy = if args.cancel_on_failure {
-        FailurePolicy::Cancel
-    } else {
-        FailurePolicy::Keep
+    let client = client(&args.client)?;
+    if !args.journal.is_file() {
+        return Err(Failure::invalid_input(format!(
+            "{}: no such journal (it is written by `upload --journal` or --keep-on-failure, and \
+             removed when the upload completes)",
+            args.journal.display()
+        )));
+    }
+    let keep = !args.cancel_on_failure;
+    let context = Context {
+        command: CommandKind::Resume,
+        keep,
+        journal: Some(args.journal.clone()),
+        ..Context::default()
     };
     let tracker = Tracker::new();
-    let interrupt = Interrupt::install(&tracker);
+    let interrupt = Interrupt::install(&tracker, context.clone(), args.json);
     let mut builder = client
         .resume_upload(&args.journal)
-        .failure_policy(policy)
+        .failure_policy(policy(keep))
         .on_progress(tracker.callback())
-        .cancellation_token(interrupt.token());
+        .cancellation_token(interrupt.token())
+        .cancel_timeout(SDK_CANCEL_TIMEOUT);
+    if let Some(retries) = args.client.max_retries {
+        builder = builder.part_retries(retries);
+    }
     if let Some(concurrency) = args.concurrency {
         builder = builder.concurrency(concurrency);
     }
-    let started = Instant::now();
-    let result = builder.send().await;
-    tracker.finish();
-    match result {
-        Ok(upload) => print_upload(upload.upload(), &tracker, started.elapsed(), args.json),
-        Err(err) => {
-            let mut failure = sdk_failure(&err, interrupt.interrupted());
-            let resumable = !matches!(
-                err.kind(),
-                ErrorKind::Journal
-                    | ErrorKind::Cancelled
-                    | ErrorKind::Expired
-                    | ErrorKind::FileChanged
-                    | ErrorKind::NotFound
-            ) || interrupt.interrupted();
-            if policy == FailurePolicy::Keep && resumable && args.journal.exists() {
-                failure = failure.with_hint(format!(
-                    "the upload is still pending: retry with: openai-uploads resume {}",
-                    args.journal.display()
-                ));
-            }
-            Err(failure)
-        }
-    }
+    run_to_end(builder.send(), &tracker, &interrupt, context, args.json).await
 }
 
 /// `openai-uploads cancel UPLOAD_ID ...`
 pub async fn cancel(args: CancelArgs) -> Result<(), Failure> {
-    let client = client_from_env()?;
+    let id = args.upload_id.trim();
+    if id.is_empty() {
+        return Err(Failure::invalid_input(
+            "the upload id is empty (it looks like upload_abc123)",
+        ));
+    }
+    if id.contains(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace()) {
+        return Err(Failure::invalid_input(format!(
+            "{id:?} is not an upload id (it looks like upload_abc123)"
+        )));
+    }
+    let client = client(&args.client)?;
+    let context = Context {
+        command: CommandKind::Cancel,
+        ..Context::default()
+    };
     let upload = client
-        .cancel_upload(&args.upload_id)
+        .cancel_upload(id)
         .send()
         .await
-        .map_err(|e| sdk_failure(&e, false))?;
+        .map_err(|e| outcome::from_error(&e, &context))?;
     if args.json {
         print_stdout(&to_json(&upload)?)
     } else {
@@ -197,6 +141,112 @@ pub async fn cancel(args: CancelArgs) -> Result<(), Failure> {
             upload.id, upload.filename, upload.status
         ))
     }
+}
+
+fn policy(keep: bool) -> FailurePolicy {
+    if keep {
+        FailurePolicy::Keep
+    } else {
+        FailurePolicy::Cancel
+    }
+}
+
+/// Runs an upload or resume to its end: the SDK's answer, or [`crate::signals::CLEANUP_GRACE`]
+/// after a signal, whichever comes first; then prints the result or builds the failure.
+async fn run_to_end(
+    send: impl Future<Output = uploads_ext::Result<CompletedUpload>>,
+    tracker: &Tracker,
+    interrupt: &Interrupt,
+    mut context: Context,
+    json: bool,
+) -> Result<(), Failure> {
+    let started = Instant::now();
+    let result = tokio::select! {
+        biased;
+        result = send => result,
+        signal = interrupt.grace_expired() => {
+            tracker.finish();
+            let id = tracker.upload_id();
+            return Err(outcome::cleanup_timed_out(signal, id.as_deref(), &context));
+        }
+    };
+    tracker.finish();
+    match result {
+        Ok(done) => print_upload(done.upload(), tracker, started.elapsed(), json),
+        Err(err) => {
+            context.signal = interrupt.received();
+            context.upload_id = tracker.upload_id();
+            Err(outcome::from_error(&err, &context))
+        }
+    }
+}
+
+/// The file must exist, be a file and hold at least one byte: checked before anything is
+/// created, so a typo costs nothing.
+fn check_file(path: &Path) -> Result<(), Failure> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Failure::invalid_input(format!(
+            "{}: no such file",
+            path.display()
+        ))),
+        Err(e) => Err(Failure::invalid_input(format!(
+            "cannot read {}: {e}",
+            path.display()
+        ))),
+        Ok(meta) if meta.is_dir() => Err(Failure::invalid_input(format!(
+            "{} is a directory, not a file",
+            path.display()
+        ))),
+        Ok(meta) if meta.len() == 0 => Err(Failure::invalid_input(format!(
+            "{} is empty: an upload needs at least 1 byte",
+            path.display()
+        ))),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// A new upload's journal must not overwrite a live one (that would orphan its upload), and
+/// its directory must exist. The journal of a cancelled upload is only a leftover: removed.
+fn check_journal_path(journal: &Path) -> Result<(), Failure> {
+    if journal.exists() {
+        let state = std::fs::read(journal)
+            .ok()
+            .and_then(|text| serde_json::from_slice::<serde_json::Value>(&text).ok())
+            .and_then(|v| v.get("state").and_then(|s| s.as_str()).map(str::to_owned));
+        if state.as_deref() == Some("cancelled") {
+            std::fs::remove_file(journal).map_err(|e| {
+                Failure::invalid_input(format!(
+                    "cannot remove the journal {} of a cancelled upload: {e}",
+                    journal.display()
+                ))
+            })?;
+            eprintln!(
+                "removed the journal {} of an upload that was cancelled",
+                journal.display()
+            );
+            return Ok(());
+        }
+        return Err(Failure::invalid_input(format!(
+            "the journal {} already exists (from an earlier upload)",
+            journal.display()
+        ))
+        .with_hint(format!(
+            "finish that upload with: openai-uploads resume {}",
+            journal.display()
+        ))
+        .with_hint("or delete the journal, or choose another path with --journal"));
+    }
+    let dir = match journal.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(Failure::invalid_input(format!(
+            "the journal's directory {} does not exist",
+            dir.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Prints a completed upload: the Upload object as JSON, or a short summary.
@@ -233,7 +283,8 @@ fn print_upload(
     let secs = elapsed.as_secs_f64();
     let _ = writeln!(
         out,
-        "elapsed:   {secs:.2} s ({:.1} MiB/s)",
+        "elapsed:   {} ({:.1} MiB/s)",
+        human_duration(elapsed),
         bytes as f64 / crate::size::MIB as f64 / secs.max(1e-9)
     );
     print_stdout(&out)

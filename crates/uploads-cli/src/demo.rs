@@ -16,9 +16,10 @@ use uploads_ext::upload::{auto_part_size, DEFAULT_CONCURRENCY};
 use uploads_ext::{Client, Purpose, MAX_UPLOAD_BYTES};
 use uploads_fake::{FakeConfig, FakeServer, Faults, RetryHint};
 
-use crate::commands::sdk_failure;
 use crate::failure::Failure;
-use crate::progress::{Interrupt, Tracker};
+use crate::outcome::{self, Context};
+use crate::progress::Tracker;
+use crate::signals::Interrupt;
 use crate::size::{human_bytes, MIB};
 use crate::{print_stdout, to_json, DemoArgs};
 
@@ -38,7 +39,7 @@ pub fn fault_retry_policy() -> RetryPolicy {
 /// Runs the demo.
 pub async fn demo(args: DemoArgs) -> Result<(), Failure> {
     if args.size > MAX_UPLOAD_BYTES {
-        return Err(Failure::usage(format!(
+        return Err(Failure::invalid_input(format!(
             "--size may be at most 8 GiB ({MAX_UPLOAD_BYTES} bytes), got {}",
             args.size
         )));
@@ -123,10 +124,12 @@ async fn run(server: &FakeServer, args: &DemoArgs) -> Result<(), Failure> {
     if args.faults {
         client = client.retry_policy(fault_retry_policy());
     }
-    let client = client.build().map_err(|e| sdk_failure(&e, false))?;
+    let client = client
+        .build()
+        .map_err(|e| outcome::from_error(&e, &Context::default()))?;
 
     let tracker = Tracker::new();
-    let interrupt = Interrupt::install(&tracker);
+    let interrupt = Interrupt::install(&tracker, Context::default(), args.json);
     let mut builder = client
         .upload_file(&path)
         .purpose(Purpose::UserData)
@@ -142,7 +145,14 @@ async fn run(server: &FakeServer, args: &DemoArgs) -> Result<(), Failure> {
     let result = builder.send().await;
     let elapsed = started.elapsed();
     tracker.finish();
-    let upload = result.map_err(|e| sdk_failure(&e, interrupt.interrupted()))?;
+    let upload = result.map_err(|e| {
+        let context = Context {
+            signal: interrupt.received(),
+            upload_id: tracker.upload_id(),
+            ..Context::default()
+        };
+        outcome::from_error(&e, &context)
+    })?;
 
     let snapshot = server.upload(upload.upload_id()).ok_or_else(|| {
         Failure::other(format!(

@@ -1,90 +1,112 @@
-//! How a failed command is reported: message, request id, hints, exit code.
+//! A failed command as the user sees it: exit code, message, ids, what cleanup did, hints; as
+//! prose on stderr and, with `--json`, as one JSON object on stdout.
+//!
+//! Which failure an SDK error becomes is decided in [`crate::outcome`], nowhere else.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use uploads_ext::ErrorKind;
+use serde::Serialize;
 
 /// Exit code of a command that succeeded.
 pub const EXIT_OK: u8 = 0;
 /// Exit code of any failure that is not one of the others (network, API, verification, ...).
 pub const EXIT_FAILURE: u8 = 1;
-/// Exit code of a usage error or invalid input (bad flag, empty file, part size too large,
-/// missing `OPENAI_API_KEY`). Clap uses the same code for malformed command lines.
-pub const EXIT_USAGE: u8 = 2;
-/// Exit code when the command was aborted with Ctrl-C (128 + SIGINT, as shells report it).
-pub const EXIT_INTERRUPTED: u8 = 130;
+/// Exit code of a usage error or invalid input (bad flag, missing or empty file, unusable
+/// journal, part size too large, missing `OPENAI_API_KEY`). Clap uses it for malformed command
+/// lines too.
+pub const EXIT_INVALID_INPUT: u8 = 2;
+/// Exit code when the outcome is unknown: the answer to `complete` was lost and the upload has
+/// probably completed.
+pub const EXIT_OUTCOME_UNKNOWN: u8 = 3;
 
-/// A failed command: what to print on stderr and which exit code to return.
+/// What was done about the server-side upload after the failure (`cleanup` in the JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Cleanup {
+    /// The upload was cancelled on the server.
+    Cancelled,
+    /// A cancel was sent but failed: the upload may still be pending.
+    CancelFailed {
+        /// Why the cancel failed.
+        reason: String,
+    },
+    /// A cancel was requested, but the SDK does not say whether it succeeded.
+    CancelUnconfirmed,
+    /// The upload was left pending, resumable from `journal` when there is one.
+    Retained {
+        /// The resume journal, when one was written.
+        journal: Option<PathBuf>,
+    },
+    /// Nothing needed cleaning up (no upload was created, or it is no longer pending).
+    NotNeeded,
+}
+
+/// A failed command: what to print and which exit code to return. Boxed, so that results
+/// carrying it stay small; its fields are those of [`Report`].
 #[derive(Debug)]
-pub struct Failure {
-    /// The exit code (see the `EXIT_*` constants).
-    pub code: u8,
+pub struct Failure(Box<Report>);
+
+impl std::ops::Deref for Failure {
+    type Target = Report;
+    fn deref(&self) -> &Report {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Failure {
+    fn deref_mut(&mut self) -> &mut Report {
+        &mut self.0
+    }
+}
+
+/// What a [`Failure`] reports.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// The exit code (see the `EXIT_*` constants; 129/130/143 for signals).
+    pub exit_code: u8,
+    /// A stable, snake_case name of what went wrong (`invalid_input`, `server`, `interrupted`,
+    /// `completion_unknown`, ...).
+    pub kind: String,
     /// The main message, printed as `error: {message}`.
     pub message: String,
+    /// The upload concerned, when one was created.
+    pub upload_id: Option<String>,
     /// The `x-request-id` of the failing response, when there was one.
     pub request_id: Option<String>,
-    /// Extra lines printed as `hint: {hint}`.
+    /// The HTTP status of the failing response, when there was one.
+    pub status: Option<u16>,
+    /// What was done about the upload, when one was created.
+    pub cleanup: Option<Cleanup>,
+    /// Extra lines printed as `hint: {hint}`: what to do next.
     pub hints: Vec<String>,
 }
 
 impl Failure {
-    /// A usage error or invalid input (exit code 2).
-    pub fn usage(message: impl Into<String>) -> Failure {
-        Failure {
-            code: EXIT_USAGE,
+    /// A failure of `kind` with exit code `exit_code` and nothing else known.
+    pub fn new(exit_code: u8, kind: &str, message: impl Into<String>) -> Failure {
+        Failure(Box::new(Report {
+            exit_code,
+            kind: kind.to_owned(),
             message: message.into(),
+            upload_id: None,
             request_id: None,
+            status: None,
+            cleanup: None,
             hints: Vec::new(),
-        }
+        }))
+    }
+
+    /// Invalid input, detected before any request (exit code 2).
+    pub fn invalid_input(message: impl Into<String>) -> Failure {
+        Failure::new(EXIT_INVALID_INPUT, "invalid_input", message)
     }
 
     /// Any other failure (exit code 1).
     pub fn other(message: impl Into<String>) -> Failure {
-        Failure {
-            code: EXIT_FAILURE,
-            message: message.into(),
-            request_id: None,
-            hints: Vec::new(),
-        }
-    }
-
-    /// A failure of the SDK, classified by its kind. `interrupted` says whether the user pressed
-    /// Ctrl-C (an abort then exits with 130).
-    pub fn from_sdk(err: &uploads_ext::Error, interrupted: bool) -> Failure {
-        let code = match err.kind() {
-            ErrorKind::InvalidInput => EXIT_USAGE,
-            ErrorKind::Cancelled if interrupted => EXIT_INTERRUPTED,
-            _ => EXIT_FAILURE,
-        };
-        let mut failure = Failure {
-            code,
-            message: err.to_string(),
-            request_id: err.request_id().map(str::to_owned),
-            hints: Vec::new(),
-        };
-        let hint = match err.kind() {
-            ErrorKind::Authentication => {
-                Some("check OPENAI_API_KEY (and OPENAI_BASE_URL if you set it)")
-            }
-            ErrorKind::PermissionDenied => {
-                Some("this API key may not use the Uploads API; check its project and permissions")
-            }
-            ErrorKind::NotFound => Some("check the upload id, and OPENAI_BASE_URL if you set it"),
-            ErrorKind::RateLimited => Some("rate limited: try again later, or lower --concurrency"),
-            ErrorKind::Connection | ErrorKind::Timeout => {
-                Some("check your network connection, and OPENAI_BASE_URL if you set it")
-            }
-            ErrorKind::FileChanged => {
-                Some("the file changed while (or since) it was uploaded: start a new upload")
-            }
-            ErrorKind::Expired => Some("uploads expire an hour after creation: start a new upload"),
-            _ => None,
-        };
-        if let Some(hint) = hint {
-            failure.hints.push(hint.to_owned());
-        }
-        failure
+        Failure::new(EXIT_FAILURE, "other", message)
     }
 
     /// Adds a hint line.
@@ -93,7 +115,7 @@ impl Failure {
         self
     }
 
-    /// Everything printed on stderr, each line ending in a newline.
+    /// The prose printed on stderr, each line ending in a newline.
     pub fn render(&self) -> String {
         let mut out = format!("error: {}\n", self.message);
         if let Some(id) = &self.request_id {
@@ -105,9 +127,32 @@ impl Failure {
         out
     }
 
+    /// The JSON printed on stdout with `--json`: `{"error": {...}}` and a newline.
+    pub fn render_json(&self) -> String {
+        #[derive(Serialize)]
+        struct Envelope<'a> {
+            error: &'a Report,
+        }
+        let mut text = serde_json::to_string_pretty(&Envelope { error: &self.0 })
+            .unwrap_or_else(|_| format!("{{\"error\":{{\"exit_code\":{}}}}}", self.exit_code));
+        text.push('\n');
+        text
+    }
+
+    /// Prints the failure: prose on stderr, and with `json` also the JSON object on stdout.
+    pub fn emit(&self, json: bool) {
+        if json {
+            let mut out = std::io::stdout().lock();
+            let _ = out
+                .write_all(self.render_json().as_bytes())
+                .and_then(|()| out.flush());
+        }
+        let _ = std::io::stderr().write_all(self.render().as_bytes());
+    }
+
     /// The process exit code.
-    pub fn exit_code(&self) -> ExitCode {
-        ExitCode::from(self.code)
+    pub fn process_exit_code(&self) -> ExitCode {
+        ExitCode::from(self.exit_code)
     }
 }
 
@@ -129,7 +174,28 @@ mod tests {
             failure.render(),
             "error: boom\nrequest id: req_123\nhint: try again\n"
         );
-        assert_eq!(failure.code, EXIT_FAILURE);
-        assert_eq!(Failure::usage("bad").code, EXIT_USAGE);
+        assert_eq!(failure.exit_code, EXIT_FAILURE);
+        assert_eq!(Failure::invalid_input("bad").exit_code, EXIT_INVALID_INPUT);
+    }
+
+    #[test]
+    fn json_names_every_field() {
+        let mut failure = Failure::other("boom");
+        failure.upload_id = Some("upload_1".to_owned());
+        failure.status = Some(502);
+        failure.cleanup = Some(Cleanup::Retained {
+            journal: Some(PathBuf::from("j.json")),
+        });
+        let value: serde_json::Value = serde_json::from_str(&failure.render_json()).unwrap();
+        let error = &value["error"];
+        assert_eq!(error["exit_code"], 1);
+        assert_eq!(error["kind"], "other");
+        assert_eq!(error["message"], "boom");
+        assert_eq!(error["upload_id"], "upload_1");
+        assert_eq!(error["request_id"], serde_json::Value::Null);
+        assert_eq!(error["status"], 502);
+        assert_eq!(error["cleanup"]["action"], "retained");
+        assert_eq!(error["cleanup"]["journal"], "j.json");
+        assert!(error["hints"].as_array().unwrap().is_empty());
     }
 }

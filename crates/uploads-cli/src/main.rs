@@ -9,13 +9,18 @@
 //! - `openai-uploads demo` uploads a generated file to an embedded fake of the API and checks that
 //!   the server assembled identical bytes (no API key, no network).
 //!
-//! Exit codes: 0 success, 1 failure, 2 usage error or invalid input, 130 interrupted (Ctrl-C).
-//! Logs go to stderr, filtered by `RUST_LOG` (default `warn`).
+//! Exit codes: 0 success, 1 failure, 2 usage error or invalid input, 3 outcome unknown, 129/130/143
+//! stopped by SIGHUP/SIGINT/SIGTERM. Logs go to stderr, filtered by `RUST_LOG` (default `warn`).
 
+mod client;
 mod commands;
 mod demo;
+mod describe;
+mod duration;
 mod failure;
+mod outcome;
 mod progress;
+mod signals;
 mod size;
 
 use std::io::{IsTerminal, Write};
@@ -28,15 +33,31 @@ use tracing_subscriber::EnvFilter;
 
 use crate::failure::Failure;
 
+/// Exit codes and the `--json` failure format, shown by `--help`.
+const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0              success
+  1              failure (API error, network, file changed, verification failed)
+  2              usage error or invalid input (bad flag, missing or empty file, unusable
+                 journal, no API key), detected before any upload is created
+  3              outcome unknown: the answer to `complete` was lost and the upload has
+                 probably completed; check your files before uploading again
+  129, 130, 143  stopped by SIGHUP, SIGINT (Ctrl-C) or SIGTERM: the upload is cancelled (or
+                 kept with --keep-on-failure) within about 10 s, then its id and the next
+                 command are printed
+
+With --json, stdout gets exactly one JSON object: the result, or on failure
+{\"error\": {\"exit_code\", \"kind\", \"message\", \"upload_id\", \"request_id\", \"status\",
+\"cleanup\", \"hints\"}}; prose and logs go to stderr.";
+
 /// Upload large files to the OpenAI Uploads API: parallel parts, retries, md5 check, resume.
 ///
 /// Environment: OPENAI_API_KEY (required by upload, resume and cancel), OPENAI_BASE_URL
 /// (default `https://api.openai.com/v1`), OPENAI_ORG_ID, OPENAI_PROJECT_ID, RUST_LOG (log filter
 /// for stderr, default "warn").
 ///
-/// Exit codes: 0 success; 1 failure; 2 usage error or invalid input; 130 interrupted by Ctrl-C.
 #[derive(Debug, Parser)]
-#[command(name = "openai-uploads", version, about, long_about)]
+#[command(name = "openai-uploads", version, about, long_about, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -47,10 +68,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Upload a file (up to 8 GiB) in parallel parts and print the resulting Upload and File.
+    #[command(after_help = EXIT_CODES_HELP)]
     Upload(UploadArgs),
     /// Finish an upload kept by `upload --keep-on-failure`, from its journal.
+    #[command(after_help = EXIT_CODES_HELP)]
     Resume(ResumeArgs),
     /// Cancel a pending upload.
+    #[command(after_help = EXIT_CODES_HELP)]
     Cancel(CancelArgs),
     /// Upload a generated file to an embedded fake of the API and verify the result (no API key,
     /// no network needed).
@@ -84,7 +108,7 @@ pub struct UploadArgs {
     /// Do not send the content's md5 for the API to check.
     #[arg(long)]
     pub no_md5: bool,
-    /// On failure or Ctrl-C, leave the upload pending (instead of cancelling it) so that
+    /// On failure or a signal (Ctrl-C, SIGTERM, SIGHUP), leave the upload pending (instead of cancelling it) so that
     /// `openai-uploads resume JOURNAL` can finish it. Without --journal, the journal is written
     /// to FILE.upload-journal.json.
     #[arg(long)]
@@ -93,11 +117,26 @@ pub struct UploadArgs {
     #[arg(long, value_name = "PATH")]
     pub journal: Option<PathBuf>,
     /// Make the created File expire this many seconds after its creation (3600 to 2592000).
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(3600..=2_592_000))]
     pub expires_after: Option<u64>,
-    /// Print only the final Upload object as JSON on stdout.
+    /// Print only the final Upload object as JSON on stdout (on failure: one error object).
     #[arg(long)]
     pub json: bool,
+    /// Request timeout and retries.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// How requests are made (upload, resume, cancel).
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// Give up on a request attempt after this many seconds (decimals allowed; default 600).
+    #[arg(long, value_name = "SECONDS", value_parser = duration::parse_seconds)]
+    pub timeout: Option<Duration>,
+    /// Retries of a failed request before giving up on it (default 2, and 5 for each part;
+    /// 0 disables retrying).
+    #[arg(long, value_name = "N")]
+    pub max_retries: Option<u32>,
 }
 
 /// Arguments of `openai-uploads resume`.
@@ -111,9 +150,12 @@ pub struct ResumeArgs {
     /// Cancel the upload if this attempt fails too (default: keep it pending, resumable).
     #[arg(long)]
     pub cancel_on_failure: bool,
-    /// Print only the final Upload object as JSON on stdout.
+    /// Print only the final Upload object as JSON on stdout (on failure: one error object).
     #[arg(long)]
     pub json: bool,
+    /// Request timeout and retries.
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 /// Arguments of `openai-uploads cancel`.
@@ -121,9 +163,12 @@ pub struct ResumeArgs {
 pub struct CancelArgs {
     /// The id of the pending upload (`upload_...`).
     pub upload_id: String,
-    /// Print only the cancelled Upload object as JSON on stdout.
+    /// Print only the cancelled Upload object as JSON on stdout (on failure: one error object).
     #[arg(long)]
     pub json: bool,
+    /// Request timeout and retries.
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 /// Arguments of `openai-uploads demo`.
@@ -141,13 +186,29 @@ pub struct DemoArgs {
     /// Make the fake server fail some part requests (500s and 429s, fixed seed) to show retries.
     #[arg(long)]
     pub faults: bool,
-    /// Print the result as one JSON object on stdout.
+    /// Print the result as one JSON object on stdout (on failure: one error object).
     #[arg(long)]
     pub json: bool,
 }
 
+impl Command {
+    /// Whether `--json` was given.
+    fn json(&self) -> bool {
+        match self {
+            Command::Upload(a) => a.json,
+            Command::Resume(a) => a.json,
+            Command::Cancel(a) => a.json,
+            Command::Demo(a) => a.json,
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return command_line_error(e),
+    };
+    let json = cli.command.json();
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -155,18 +216,19 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(failure::EXIT_FAILURE);
+            let failure = Failure::other(format!("cannot start the async runtime: {e}"));
+            failure.emit(json);
+            return failure.process_exit_code();
         }
     };
     let outcome = runtime.block_on(run(cli));
-    // Do not wait for stray tasks (a best-effort cancel, the Ctrl-C listener).
+    // Do not wait long for stray tasks (a best-effort cancel, the signal listener).
     runtime.shutdown_timeout(Duration::from_secs(2));
     match outcome {
         Ok(()) => ExitCode::from(failure::EXIT_OK),
         Err(failure) => {
-            let _ = std::io::stderr().write_all(failure.render().as_bytes());
-            failure.exit_code()
+            failure.emit(json);
+            failure.process_exit_code()
         }
     }
 }
@@ -178,6 +240,27 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Cancel(args) => commands::cancel(args).await,
         Command::Demo(args) => demo::demo(args).await,
     }
+}
+
+/// Reports a malformed command line as clap does (exit code 2), and with `--json` also as the
+/// error object on stdout. Help and version requests print and exit 0.
+fn command_line_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind as Kind;
+    if matches!(e.kind(), Kind::DisplayHelp | Kind::DisplayVersion)
+        || !std::env::args_os().any(|a| a == "--json")
+    {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let message = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_owned();
+    let _ = print_stdout(&Failure::invalid_input(message).render_json());
+    let _ = e.print();
+    ExitCode::from(failure::EXIT_INVALID_INPUT)
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `warn`).

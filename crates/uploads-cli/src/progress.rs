@@ -1,4 +1,4 @@
-//! The progress bar (stderr, terminals only) and Ctrl-C handling.
+//! The progress bar (stderr, terminals only) and the "upload started" line.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -6,17 +6,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tokio_util::sync::CancellationToken;
 use uploads_ext::Progress;
 
-use crate::failure::EXIT_INTERRUPTED;
+use crate::size::human_bytes;
 
-/// Tracks an upload's progress: draws a bar on stderr when stderr is a terminal, and keeps the
-/// latest [`Progress`] snapshot for the summary.
+/// Tracks an upload's progress: draws a bar on stderr when stderr is a terminal, prints one line
+/// on stderr when the upload has an id (so that even a `kill -9` leaves it on record), and keeps
+/// the latest [`Progress`] snapshot for the summary and for reports after a signal.
 #[derive(Debug, Clone)]
 pub struct Tracker {
     bar: Option<ProgressBar>,
     last: Arc<Mutex<Progress>>,
+    announced: Arc<AtomicBool>,
 }
 
 impl Tracker {
@@ -37,14 +38,34 @@ impl Tracker {
         Tracker {
             bar,
             last: Arc::new(Mutex::new(Progress::default())),
+            announced: Arc::new(AtomicBool::new(false)),
         }
     }
 
     /// The callback to pass to `UploadFileBuilder::on_progress`.
     pub fn callback(&self) -> impl Fn(&Progress) + Send + Sync + 'static {
-        let (bar, last) = (self.bar.clone(), self.last.clone());
+        let this = self.clone();
         move |p: &Progress| {
-            if let Some(bar) = &bar {
+            let (bar, last) = (&this.bar, &this.last);
+            if let Ok(mut last) = last.lock() {
+                *last = p.clone();
+            }
+            if let Some(id) = &p.upload_id {
+                if !this.announced.swap(true, Ordering::SeqCst) {
+                    let done = if p.bytes_completed > 0 {
+                        format!(", {} already done", human_bytes(p.bytes_completed))
+                    } else {
+                        String::new()
+                    };
+                    this.note(&format!(
+                        "upload {id} started: {} in {} part{}{done}",
+                        human_bytes(p.bytes_total),
+                        p.parts_total,
+                        if p.parts_total == 1 { "" } else { "s" },
+                    ));
+                }
+            }
+            if let Some(bar) = bar {
                 if bar.length() != Some(p.bytes_total) {
                     // First report: the total is known now; start drawing.
                     bar.set_length(p.bytes_total);
@@ -54,10 +75,12 @@ impl Tracker {
                 // part is retried); fall back to accepted bytes if it lags behind.
                 bar.set_position(p.bytes_sent.max(p.bytes_completed).min(p.bytes_total));
             }
-            if let Ok(mut last) = last.lock() {
-                *last = p.clone();
-            }
         }
+    }
+
+    /// The upload's id, once the SDK has reported it.
+    pub fn upload_id(&self) -> Option<String> {
+        self.last().upload_id
     }
 
     /// The latest snapshot reported.
@@ -77,90 +100,6 @@ impl Tracker {
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
-        }
-    }
-}
-
-/// Ctrl-C handling for a running upload: the first Ctrl-C cancels the token (the upload stops
-/// and its failure policy applies); a second one exits at once with code 130.
-#[derive(Debug)]
-pub struct Interrupt {
-    token: CancellationToken,
-    flag: Arc<AtomicBool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Interrupt {
-    /// Starts listening for Ctrl-C. Must be called inside the Tokio runtime. On Unix the SIGINT
-    /// handler is registered before this returns, so a Ctrl-C at any later moment is caught.
-    pub fn install(tracker: &Tracker) -> Interrupt {
-        let token = CancellationToken::new();
-        let flag = Arc::new(AtomicBool::new(false));
-        let mut signals = Signals::register();
-        let task = {
-            let (token, flag, tracker) = (token.clone(), flag.clone(), tracker.clone());
-            tokio::spawn(async move {
-                if !signals.next().await {
-                    return;
-                }
-                flag.store(true, Ordering::SeqCst);
-                tracker.note("interrupted: stopping the upload (press Ctrl-C again to quit now)");
-                token.cancel();
-                if signals.next().await {
-                    tracker.finish();
-                    eprintln!("interrupted again: quitting");
-                    std::process::exit(i32::from(EXIT_INTERRUPTED));
-                }
-            })
-        };
-        Interrupt { token, flag, task }
-    }
-
-    /// The token to pass to `UploadFileBuilder::cancellation_token`.
-    pub fn token(&self) -> CancellationToken {
-        self.token.clone()
-    }
-
-    /// Whether Ctrl-C was pressed.
-    pub fn interrupted(&self) -> bool {
-        self.flag.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Interrupt {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// A stream of Ctrl-C presses.
-enum Signals {
-    /// SIGINT, registered eagerly.
-    #[cfg(unix)]
-    Unix(tokio::signal::unix::Signal),
-    /// `tokio::signal::ctrl_c`, registered when first polled (non-Unix platforms, or when the
-    /// Unix handler could not be installed).
-    Portable,
-}
-
-impl Signals {
-    fn register() -> Signals {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            if let Ok(sigint) = signal(SignalKind::interrupt()) {
-                return Signals::Unix(sigint);
-            }
-        }
-        Signals::Portable
-    }
-
-    /// Waits for the next Ctrl-C; false if signals cannot be received.
-    async fn next(&mut self) -> bool {
-        match self {
-            #[cfg(unix)]
-            Signals::Unix(sigint) => sigint.recv().await.is_some(),
-            Signals::Portable => tokio::signal::ctrl_c().await.is_ok(),
         }
     }
 }

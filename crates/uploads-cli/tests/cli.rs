@@ -1,86 +1,13 @@
 //! Drives the `openai-uploads` binary as a user would: spawns it against an in-process fake of
 //! the Uploads API and checks exit codes, stdout JSON, stderr messages and the server's state.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+mod common;
 
+use std::process::Command;
+
+use common::*;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use uploads_fake::{FakeConfig, FakeServer, Faults, UploadStatus};
-
-const BIN: &str = env!("CARGO_BIN_EXE_openai-uploads");
-const KIB: usize = 1024;
-const MIB: usize = 1024 * 1024;
-
-/// The outcome of one run of the binary.
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not one JSON value ({e}): {self:#?}"))
-    }
-}
-
-fn server() -> FakeServer {
-    FakeServer::start_background(FakeConfig::default()).expect("fake server starts")
-}
-
-/// The binary with a clean environment pointed at `server`.
-fn cli(server: &FakeServer) -> Command {
-    let mut cmd = Command::new(BIN);
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy().into_owned();
-        if name.starts_with("OPENAI_") || name == "RUST_LOG" {
-            cmd.env_remove(name);
-        }
-    }
-    cmd.env("OPENAI_BASE_URL", server.base_url())
-        .env("OPENAI_API_KEY", server.api_key())
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost")
-        .stdin(Stdio::null());
-    cmd
-}
-
-fn run(cmd: &mut Command) -> Run {
-    let out = cmd.output().expect("the binary runs");
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    }
-}
-
-/// Writes `len` deterministic, non-repeating bytes and returns their sha256 (hex).
-fn write_file(path: &Path, len: usize, seed: u8) -> String {
-    let bytes: Vec<u8> = (0..len)
-        .map(|i| ((i as u64).wrapping_mul(2_654_435_761) >> 7) as u8 ^ seed)
-        .collect();
-    std::fs::write(path, &bytes).unwrap();
-    hex::encode(Sha256::digest(&bytes))
-}
-
-fn temp_file(len: usize, seed: u8) -> (tempfile::TempDir, PathBuf, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("train.jsonl");
-    let sha = write_file(&path, len, seed);
-    (dir, path, sha)
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
 
 #[test]
 fn upload_json_prints_the_completed_upload_and_the_server_has_identical_bytes() {
@@ -104,10 +31,14 @@ fn upload_json_prints_the_completed_upload_and_the_server_has_identical_bytes() 
     assert_eq!(upload["purpose"], "fine-tune");
     let file_id = upload["file"]["id"].as_str().expect("file.id is a string");
     assert!(file_id.starts_with("file-"), "{file_id}");
-    // No progress bar (stderr is not a terminal) and nothing else either.
-    assert_eq!(out.stderr, "", "{out:#?}");
-
+    // No progress bar (stderr is not a terminal): only the line that records the upload's id.
     let id = upload["id"].as_str().unwrap();
+    assert_eq!(
+        out.stderr,
+        format!("upload {id} started: 300.0 KiB in 5 parts\n"),
+        "{out:#?}"
+    );
+
     let snapshot = server.upload(id).expect("the server knows the upload");
     assert_eq!(snapshot.status, UploadStatus::Completed);
     assert_eq!(snapshot.file_id.as_deref(), Some(file_id));
@@ -156,19 +87,19 @@ fn upload_without_json_prints_a_short_summary() {
     )));
     assert!(out.stdout.contains("bytes:     102400 "), "{out:#?}");
     assert!(out.stdout.contains("status:    completed\n"), "{out:#?}");
-    assert!(serde_json::from_str::<Value>(&out.stdout).is_err());
-}
-
-/// Runs a command that must fail before any request and checks nothing reached the server.
-fn rejected_before_any_request(server: &FakeServer, cmd: &mut Command) -> Run {
-    let out = run(cmd);
+    // A duration people read: "850 ms", "1.2 s", never "0ns".
+    let elapsed = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("elapsed:   "))
+        .unwrap_or_else(|| panic!("no elapsed line: {out:#?}"));
+    let (amount, unit) = elapsed.split_once(' ').unwrap();
+    assert!(amount.parse::<f64>().is_ok(), "{elapsed}");
     assert!(
-        server.uploads().is_empty(),
-        "an upload was created: {out:#?}"
+        unit.starts_with("ms (") || unit.starts_with("s ("),
+        "{elapsed}"
     );
-    assert_eq!(server.stats().requests.total(), 0, "{out:#?}");
-    assert_eq!(out.stdout, "", "{out:#?}");
-    out
+    assert!(serde_json::from_str::<Value>(&out.stdout).is_err());
 }
 
 #[test]
@@ -224,7 +155,7 @@ fn garbage_part_size_is_a_usage_error() {
 }
 
 #[test]
-fn missing_file_names_the_path() {
+fn missing_file_is_invalid_input_and_names_the_path() {
     let server = server();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("no-such-file.jsonl");
@@ -235,8 +166,28 @@ fn missing_file_names_the_path() {
             .arg(&path)
             .args(["--purpose", "fine-tune"]),
     );
-    assert_eq!(out.code, Some(1), "{out:#?}");
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert_eq!(out.stdout, "", "{out:#?}");
     assert!(out.stderr.contains(&path.display().to_string()), "{out:#?}");
+    assert!(out.stderr.contains("no such file"), "{out:#?}");
+
+    // With --json the same failure is one JSON object on stdout.
+    let out = rejected_before_any_request(
+        &server,
+        cli(&server)
+            .args(["upload"])
+            .arg(&path)
+            .args(["--purpose", "fine-tune", "--json"]),
+    );
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    let error = out.json_error();
+    assert_eq!(error["kind"], "invalid_input");
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .contains(&path.display().to_string()));
+    assert_eq!(error["upload_id"], Value::Null);
+    assert_eq!(error["cleanup"], Value::Null);
 }
 
 #[test]
@@ -252,7 +203,13 @@ fn missing_api_key_is_a_usage_error() {
             .args(["--purpose", "fine-tune"]),
     );
     assert_eq!(out.code, Some(2), "{out:#?}");
-    assert!(out.stderr.contains("OPENAI_API_KEY"), "{out:#?}");
+    // Told in a CLI user's terms, not the SDK's.
+    assert!(
+        out.stderr.contains("export OPENAI_API_KEY=sk-..."),
+        "{out:#?}"
+    );
+    assert!(out.stderr.contains("openai-uploads demo"), "{out:#?}");
+    assert!(!out.stderr.contains("ClientBuilder"), "{out:#?}");
 
     // The same for the other commands that need a key.
     for args in [["cancel", "upload_abc"], ["resume", "journal.json"]] {
@@ -285,7 +242,9 @@ fn wrong_api_key_fails_with_the_status_and_request_id() {
         .arg(&path)
         .args(["--purpose", "fine-tune", "--json"]));
     assert_eq!(out.code, Some(1), "{out:#?}");
-    assert_eq!(out.stdout, "", "{out:#?}");
+    let error = out.json_error();
+    assert_eq!(error["kind"], "authentication", "{out:#?}");
+    assert_eq!(error["status"], 401, "{out:#?}");
     assert!(out.stderr.contains("401"), "{out:#?}");
     let request_id = out
         .stderr
@@ -293,8 +252,10 @@ fn wrong_api_key_fails_with_the_status_and_request_id() {
         .find_map(|l| l.strip_prefix("request id: "))
         .unwrap_or_else(|| panic!("no request id line: {out:#?}"));
     assert!(!request_id.trim().is_empty());
+    assert_eq!(error["request_id"], request_id);
     assert!(out.stderr.contains("OPENAI_API_KEY"), "{out:#?}");
     assert!(!out.stderr.contains(secret), "the API key was printed");
+    assert!(!out.stdout.contains(secret), "the API key was printed");
     assert!(server.uploads().is_empty());
 }
 
@@ -412,10 +373,12 @@ fn kept_upload_can_be_resumed() {
     let (dir, path, sha) = temp_file(len, 8);
     let journal = dir.path().join("upload.journal");
 
-    // Every part fails (after the default 2 retries): the upload is kept, not cancelled.
+    // Every part fails (no retries): the upload is kept, not cancelled.
     let out = run(cli(&server).args(["upload"]).arg(&path).args([
         "--purpose",
         "fine-tune",
+        "--max-retries",
+        "0",
         "--part-size",
         "64KiB",
         "--concurrency",
@@ -426,7 +389,15 @@ fn kept_upload_can_be_resumed() {
         "--json",
     ]));
     assert_eq!(out.code, Some(1), "{out:#?}");
-    assert_eq!(out.stdout, "", "{out:#?}");
+    let error = out.json_error();
+    assert_eq!(error["kind"], "server", "{out:#?}");
+    assert_eq!(error["status"], 500, "{out:#?}");
+    assert_eq!(error["cleanup"]["action"], "retained", "{out:#?}");
+    assert_eq!(
+        error["cleanup"]["journal"].as_str(),
+        journal.to_str(),
+        "{out:#?}"
+    );
     assert!(out.stderr.contains("500"), "{out:#?}");
     assert!(
         out.stderr.contains(&format!(
@@ -472,60 +443,39 @@ fn kept_upload_can_be_resumed() {
 }
 
 #[test]
-fn resume_with_a_missing_journal_fails() {
+fn resume_with_a_missing_journal_is_invalid_input() {
     let server = server();
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("missing.journal");
     let out = rejected_before_any_request(&server, cli(&server).arg("resume").arg(&journal));
-    assert_eq!(out.code, Some(1), "{out:#?}");
+    assert_eq!(out.code, Some(2), "{out:#?}");
     assert!(
         out.stderr.contains(&journal.display().to_string()),
         "{out:#?}"
     );
 }
 
-#[cfg(unix)]
 #[test]
-fn ctrl_c_cancels_the_upload_and_exits_130() {
-    let server = server();
-    let (_dir, path, _) = temp_file(256 * KIB, 9);
-    let hold = server.hold_parts();
-    let mut child = cli(&server)
-        .args(["upload"])
-        .arg(&path)
-        .args([
-            "--purpose",
-            "fine-tune",
-            "--part-size",
-            "64KiB",
-            "--concurrency",
-            "2",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Both parts are in flight, held by the server: the upload is certainly under way.
-    let in_flight = block_on(async {
-        tokio::time::timeout(Duration::from_secs(60), server.wait_for_parts_in_flight(2)).await
-    });
-    if in_flight.is_err() {
-        let _ = child.kill();
-        panic!("the upload never had 2 parts in flight");
+fn help_documents_exit_codes_signals_and_the_json_error() {
+    for args in [
+        &["--help"][..],
+        &["upload", "--help"],
+        &["resume", "--help"],
+    ] {
+        let out = run(Command::new(BIN).args(args));
+        assert_eq!(out.code, Some(0), "{out:#?}");
+        for needle in [
+            "Exit codes:",
+            "outcome unknown",
+            "129, 130, 143",
+            "SIGTERM",
+            "{\"error\": {\"exit_code\"",
+        ] {
+            assert!(out.stdout.contains(needle), "{args:?} lacks {needle:?}");
+        }
     }
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    drop(hold);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("interrupted"), "{stderr}");
-    assert!(out.stdout.is_empty());
-    // The default failure policy cancelled the upload on the server.
-    let uploads = server.uploads();
-    assert_eq!(uploads.len(), 1);
-    assert_eq!(uploads[0].status, UploadStatus::Cancelled, "{stderr}");
+    let out = run(Command::new(BIN).args(["upload", "--help"]));
+    for flag in ["--timeout <SECONDS>", "--max-retries <N>"] {
+        assert!(out.stdout.contains(flag), "{out:#?}");
+    }
 }

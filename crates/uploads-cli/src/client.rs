@@ -1,0 +1,30 @@
+//! The SDK client of `upload`, `resume` and `cancel`: configured from the environment and the
+//! `--timeout` / `--max-retries` flags.
+
+use uploads_ext::Client;
+
+use crate::failure::Failure;
+use crate::outcome::{self, Context};
+use crate::ClientArgs;
+
+/// A client from `OPENAI_*` and the flags. A missing key is invalid input, explained in terms of
+/// this command rather than of the SDK.
+pub fn client(args: &ClientArgs) -> Result<Client, Failure> {
+    let has_key = std::env::var_os("OPENAI_API_KEY")
+        .is_some_and(|key| !key.to_string_lossy().trim().is_empty());
+    if !has_key {
+        return Err(Failure::invalid_input("no API key: OPENAI_API_KEY is not set")
+            .with_hint("set it with: export OPENAI_API_KEY=sk-... (PowerShell: $env:OPENAI_API_KEY=\"sk-...\")")
+            .with_hint("`openai-uploads demo` runs against an embedded fake server without a key"));
+    }
+    let mut builder = Client::builder();
+    if let Some(timeout) = args.timeout {
+        builder = builder.timeout(timeout);
+    }
+    if let Some(retries) = args.max_retries {
+        builder = builder.max_retries(retries);
+    }
+    builder
+        .build()
+        .map_err(|e| outcome::from_error(&e, &Context::default()))
+}

@@ -1,0 +1,395 @@
+//! What the user is told when things go wrong: exit codes (1 failure, 2 invalid input, 3 outcome
+//! unknown), the `--json` error object, brief quotes of HTML error pages, hints that follow the
+//! error (resume only when it can help, cancel while the upload may be pending), and the
+//! `--timeout` / `--max-retries` flags. Against the fake server, or a scripted one for answers the
+//! fake never gives.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use uploads_fake::{FakeConfig, FakeServer, Faults, Operation, UploadStatus};
+
+fn faulty(faults: Faults) -> FakeServer {
+    FakeServer::start_background(FakeConfig::default().with_faults(faults))
+        .expect("fake server starts")
+}
+
+fn api_error(message: &str, code: Option<&str>) -> Value {
+    json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": code}})
+}
+
+const NGINX_502: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n\
+    <center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n</body>\r\n\
+    </html>\r\n<!-- a padding comment that makes the page long enough to matter -->\r\n";
+
+#[test]
+fn an_html_error_page_is_quoted_briefly_and_the_status_named_once() {
+    let scripted = ScriptedServer::start(|_, _| Reply::Raw(502, "text/html", NGINX_502.repeat(3)));
+    let (_dir, path, _) = temp_file(10 * KIB, 1);
+    let out = run(cli_at(&scripted.base_url(), "sk-test")
+        .args(["upload"])
+        .arg(&path)
+        .args(["--purpose", "fine-tune", "--max-retries", "0", "--json"]));
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    let line = out.error_line();
+    assert_eq!(line.matches("502").count(), 1, "{line}");
+    assert!(line.contains("HTTP 502 Bad Gateway"), "{line}");
+    assert!(line.contains("\"nginx/1.25.3\""), "{line}");
+    assert!(!line.contains('<'), "{line}");
+    assert!(line.len() < 300, "{line}");
+    let error = out.json_error();
+    assert_eq!(error["kind"], "server");
+    assert_eq!(error["status"], 502);
+    assert_eq!(error["upload_id"], Value::Null);
+    assert_eq!(error["request_id"], "req_scripted_0");
+    assert_eq!(error["message"], line);
+    assert!(
+        out.hints()
+            .contains(&"no upload was created: run the same command again"),
+        "{out:#?}"
+    );
+    assert_eq!(scripted.count("/uploads"), 1);
+}
+
+#[test]
+fn a_complete_answer_that_is_not_a_completed_upload_with_a_file_is_a_failure() {
+    for (status, file, says) in [
+        ("pending", false, "\"pending\""),
+        ("completed", false, "without a File"),
+    ] {
+        let len = 10 * KIB;
+        let scripted = scripted_upload(len, move |_| {
+            Reply::Json(200, upload_json(status, len, file))
+        });
+        let (_dir, path, _) = temp_file(len, 2);
+        let out = run(cli_at(&scripted.base_url(), "sk-test")
+            .args(["upload"])
+            .arg(&path)
+            .args(["--purpose", "fine-tune", "--json"]));
+        assert_eq!(out.code, Some(1), "{status}: {out:#?}");
+        let error = out.json_error();
+        assert_eq!(error["kind"], "unexpected_response", "{out:#?}");
+        assert_eq!(error["upload_id"], SCRIPTED_ID);
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains(says), "{message}");
+        assert_eq!(scripted.count("/complete"), 1);
+        // Not cancelled after a complete, and not claimed to be: the way out is offered.
+        assert!(!out.stderr.contains("was cancelled"), "{out:#?}");
+        assert!(out.offers_cancel(SCRIPTED_ID), "{out:#?}");
+    }
+}
+
+#[test]
+fn a_lost_complete_answer_exits_3_and_claims_no_cancel() {
+    let len = 10 * KIB;
+    let scripted = scripted_upload(len, |n| match n {
+        // The server committed, but the answer never arrived.
+        0 => Reply::Drop,
+        _ => Reply::Json(
+            400,
+            api_error(
+                &format!("Cannot complete upload {SCRIPTED_ID} because its status is 'completed'."),
+                None,
+            ),
+        ),
+    });
+    let (_dir, path, _) = temp_file(len, 3);
+    let out = run(cli_at(&scripted.base_url(), "sk-test")
+        .args(["upload"])
+        .arg(&path)
+        .args(["--purpose", "fine-tune", "--json"]));
+    assert_eq!(out.code, Some(3), "{out:#?}");
+    assert!(out.error_line().contains("probably completed"), "{out:#?}");
+    assert!(!out.stderr.contains("was cancelled"), "{out:#?}");
+    assert!(!out.stderr.contains("openai-uploads cancel"), "{out:#?}");
+    assert!(!out.stderr.contains("openai-uploads resume"), "{out:#?}");
+    assert!(out.has_hint("do not upload"), "{out:#?}");
+    let error = out.json_error();
+    assert_eq!(error["kind"], "completion_unknown");
+    assert_eq!(error["upload_id"], SCRIPTED_ID);
+    assert_eq!(error["status"], 400);
+    assert_eq!(scripted.count("/complete"), 2);
+}
+
+#[test]
+fn a_transient_failure_without_keep_suggests_rerunning_not_resume() {
+    let server = faulty(Faults::none().with_fail_500(1.0));
+    let (_dir, path, _) = temp_file(10 * KIB, 4);
+    let out = run(cli(&server).args(["upload"]).arg(&path).args([
+        "--purpose",
+        "fine-tune",
+        "--max-retries",
+        "0",
+    ]));
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    let id = server.uploads()[0].id.clone();
+    assert!(out.error_line().contains(&id), "{out:#?}");
+    assert!(out.has_hint("--keep-on-failure"), "{out:#?}");
+    assert!(!out.has_hint("resume"), "{out:#?}");
+    // The cancel succeeded, and only therefore is it claimed.
+    assert!(
+        out.stderr.contains(&format!("upload {id} was cancelled")),
+        "{out:#?}"
+    );
+    assert!(!out.offers_cancel(&id), "{out:#?}");
+    assert_eq!(server.upload(&id).unwrap().status, UploadStatus::Cancelled);
+}
+
+#[test]
+fn a_client_error_with_keep_offers_cancel_and_not_resume() {
+    let len = 10 * KIB;
+    let scripted = ScriptedServer::start(move |seen, _| {
+        if seen.path.ends_with("/uploads") {
+            Reply::Json(200, upload_json("pending", len, false))
+        } else {
+            Reply::Json(
+                400,
+                api_error("The part is malformed.", Some("invalid_part")),
+            )
+        }
+    });
+    let (dir, path, _) = temp_file(len, 5);
+    let journal = dir.path().join("j.json");
+    let out = run(cli_at(&scripted.base_url(), "sk-test")
+        .args(["upload"])
+        .arg(&path)
+        .args([
+            "--purpose",
+            "fine-tune",
+            "--keep-on-failure",
+            "--json",
+            "--journal",
+        ])
+        .arg(&journal));
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    assert!(
+        out.error_line().contains("The part is malformed."),
+        "{out:#?}"
+    );
+    assert!(
+        out.has_hint(&format!(
+            "cancel it with: openai-uploads cancel {SCRIPTED_ID}"
+        )),
+        "{out:#?}"
+    );
+    assert!(out.has_hint("resuming will not fix this"), "{out:#?}");
+    assert!(!out.has_hint("openai-uploads resume"), "{out:#?}");
+    let error = out.json_error();
+    assert_eq!(error["kind"], "bad_request");
+    assert_eq!(error["status"], 400);
+    assert_eq!(error["cleanup"]["action"], "retained");
+    // Kept means kept: no cancel was sent.
+    assert_eq!(scripted.count("/cancel"), 0);
+}
+
+/// An upload kept after every part failed; returns (server, dir, file, journal, upload id).
+fn kept_upload(
+    seed: u8,
+) -> (
+    FakeServer,
+    tempfile::TempDir,
+    std::path::PathBuf,
+    std::path::PathBuf,
+    String,
+) {
+    let server = faulty(Faults::none().with_fail_500(1.0));
+    let (dir, path, _) = temp_file(100 * KIB, seed);
+    let journal = dir.path().join("kept.journal");
+    let out = run(cli(&server)
+        .args(["upload"])
+        .arg(&path)
+        .args([
+            "--purpose",
+            "fine-tune",
+            "--max-retries",
+            "0",
+            "--keep-on-failure",
+            "--journal",
+        ])
+        .arg(&journal));
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    let id = server.uploads()[0].id.clone();
+    server.set_faults(Faults::none());
+    (server, dir, path, journal, id)
+}
+
+#[test]
+fn a_resume_refused_because_the_file_changed_names_the_upload_and_offers_cancel() {
+    let (server, _dir, path, journal, id) = kept_upload(6);
+    write_file(&path, 100 * KIB + 1, 6);
+    let before = server.stats().requests.total();
+    let out = run(cli(&server).arg("resume").arg(&journal).arg("--json"));
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    let error = out.json_error();
+    assert_eq!(error["kind"], "file_changed");
+    assert_eq!(error["upload_id"], id.as_str());
+    assert!(out.stderr.contains(&id), "{out:#?}");
+    assert!(out.offers_cancel(&id), "{out:#?}");
+    assert!(!out.has_hint("resume with"), "{out:#?}");
+    assert_eq!(server.stats().requests.total(), before);
+    assert_eq!(server.upload(&id).unwrap().status, UploadStatus::Pending);
+}
+
+#[test]
+fn an_unreadable_journal_is_invalid_input_and_still_names_the_upload() {
+    let (server, _dir, _path, journal, id) = kept_upload(7);
+    let mut value: Value = serde_json::from_slice(&std::fs::read(&journal).unwrap()).unwrap();
+    value["version"] = json!(99);
+    std::fs::write(&journal, value.to_string()).unwrap();
+    let before = server.stats().requests.total();
+    let out = run(cli(&server).arg("resume").arg(&journal));
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert!(out.offers_cancel(&id), "{out:#?}");
+    assert_eq!(server.stats().requests.total(), before);
+    assert_eq!(server.upload(&id).unwrap().status, UploadStatus::Pending);
+}
+
+#[test]
+fn max_retries_bounds_the_attempts_per_request() {
+    let part_requests = |retries: &str| {
+        let server = faulty(Faults::none().with_fail_500(1.0));
+        let (_dir, path, _) = temp_file(10 * KIB, 8);
+        let out = run(cli(&server).args(["upload"]).arg(&path).args([
+            "--purpose",
+            "fine-tune",
+            "--concurrency",
+            "1",
+            "--max-retries",
+            retries,
+        ]));
+        assert_eq!(out.code, Some(1), "{out:#?}");
+        server.stats().requests.get(Operation::AddPart)
+    };
+    // One part: every round gives it 1 + N attempts.
+    let none = part_requests("0");
+    let three = part_requests("3");
+    assert!((1..=2).contains(&none), "{none}");
+    assert_eq!(three, 4 * none);
+}
+
+#[test]
+fn timeout_bounds_a_stalled_request() {
+    let server = faulty(Faults::none().with_stall(1.0, std::time::Duration::from_secs(60)));
+    let (_dir, path, _) = temp_file(10 * KIB, 9);
+    let out = run(cli(&server).args(["upload"]).arg(&path).args([
+        "--purpose",
+        "fine-tune",
+        "--timeout",
+        "0.5",
+        "--max-retries",
+        "0",
+        "--json",
+    ]));
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    let error = out.json_error();
+    assert_eq!(error["kind"], "timeout", "{out:#?}");
+    assert!(out.has_hint("--timeout"), "{out:#?}");
+    let id = server.uploads()[0].id.clone();
+    assert_eq!(server.upload(&id).unwrap().status, UploadStatus::Cancelled);
+}
+
+#[test]
+fn bad_flag_values_are_invalid_input() {
+    let server = server();
+    let (_dir, path, _) = temp_file(KIB, 10);
+    for flags in [
+        ["--timeout", "0"],
+        ["--timeout", "soon"],
+        ["--max-retries", "many"],
+        ["--expires-after", "60"],
+    ] {
+        let out = rejected_before_any_request(
+            &server,
+            cli(&server)
+                .args(["upload"])
+                .arg(&path)
+                .args(["--purpose", "fine-tune"])
+                .args(flags),
+        );
+        assert_eq!(out.code, Some(2), "{flags:?}: {out:#?}");
+        assert!(out.stderr.contains(flags[0]), "{out:#?}");
+        assert_eq!(out.stdout, "", "{out:#?}");
+
+        // With --json, scripts get the error object too.
+        let out = rejected_before_any_request(
+            &server,
+            cli(&server)
+                .args(["upload"])
+                .arg(&path)
+                .args(["--purpose", "fine-tune", "--json"])
+                .args(flags),
+        );
+        assert_eq!(out.code, Some(2), "{flags:?}: {out:#?}");
+        let error = out.json_error();
+        assert_eq!(error["kind"], "invalid_input");
+        assert!(
+            error["message"].as_str().unwrap().contains(flags[0]),
+            "{out:#?}"
+        );
+    }
+}
+
+#[test]
+fn cancel_of_an_empty_or_malformed_id_sends_nothing() {
+    let server = server();
+    for id in ["", "  ", "upload_x/../y", "upload x"] {
+        let out = rejected_before_any_request(&server, cli(&server).args(["cancel", id, "--json"]));
+        assert_eq!(out.code, Some(2), "{id:?}: {out:#?}");
+        assert_eq!(out.json_error()["kind"], "invalid_input");
+    }
+}
+
+#[test]
+fn a_cancelled_journal_does_not_block_the_same_command() {
+    let server = faulty(Faults::none().with_fail_500(1.0));
+    let (dir, path, sha) = temp_file(20 * KIB, 11);
+    let journal = dir.path().join("j.json");
+    let upload = |server: &FakeServer| {
+        run(cli(server)
+            .args(["upload"])
+            .arg(&path)
+            .args([
+                "--purpose",
+                "fine-tune",
+                "--max-retries",
+                "0",
+                "--json",
+                "--journal",
+            ])
+            .arg(&journal))
+    };
+    let out = upload(&server);
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    let first = server.uploads()[0].id.clone();
+    assert_eq!(
+        server.upload(&first).unwrap().status,
+        UploadStatus::Cancelled
+    );
+
+    server.set_faults(Faults::none());
+    let out = upload(&server);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let id = out.json()["id"].as_str().unwrap().to_owned();
+    assert_ne!(id, first);
+    let snapshot = server.upload(&id).unwrap();
+    assert_eq!(snapshot.status, UploadStatus::Completed);
+    assert_eq!(snapshot.content_sha256.as_deref(), Some(sha.as_str()));
+}
+
+#[test]
+fn a_journal_in_a_missing_directory_is_refused_before_any_request() {
+    let server = server();
+    let (dir, path, _) = temp_file(KIB, 12);
+    let journal = dir.path().join("no-such-dir").join("j.json");
+    let out = rejected_before_any_request(
+        &server,
+        cli(&server)
+            .args(["upload"])
+            .arg(&path)
+            .args(["--purpose", "fine-tune", "--journal"])
+            .arg(&journal),
+    );
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert!(out.stderr.contains("no-such-dir"), "{out:#?}");
+}
