@@ -1,7 +1,7 @@
 //! The SDK client of `upload`, `resume` and `cancel`: configured from the environment and the
 //! `--timeout` / `--max-retries` flags.
 
-use uploads_ext::Client;
+use uploads_ext::{Client, ClientBuilder};
 
 use crate::failure::Failure;
 use crate::outcome::{self, Context};
@@ -10,6 +10,14 @@ use crate::ClientArgs;
 /// A client from `OPENAI_*` and the flags. A missing key is invalid input, explained in terms of
 /// this command rather than of the SDK.
 pub fn client(args: &ClientArgs) -> Result<Client, Failure> {
+    client_with(args, |builder| builder)
+}
+
+/// [`client`], with more settings from `more` (e.g. a batch's budget).
+pub fn client_with(
+    args: &ClientArgs,
+    more: impl FnOnce(ClientBuilder) -> ClientBuilder,
+) -> Result<Client, Failure> {
     let has_key = std::env::var_os("OPENAI_API_KEY")
         .is_some_and(|key| !key.to_string_lossy().trim().is_empty());
     if !has_key {
@@ -24,7 +32,7 @@ pub fn client(args: &ClientArgs) -> Result<Client, Failure> {
     if let Some(retries) = args.max_retries {
         builder = builder.max_retries(retries);
     }
-    builder
+    more(builder)
         .build()
         .map_err(|e| outcome::from_error(&e, &Context::default()))
 }

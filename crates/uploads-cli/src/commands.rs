@@ -25,11 +25,15 @@ pub fn default_journal(file: &Path) -> PathBuf {
 
 /// `openai-uploads upload FILE --purpose P ...`
 pub async fn upload(args: UploadArgs) -> Result<(), Failure> {
+    if crate::batch::is_batch(&args) {
+        return crate::batch::upload_many(args).await;
+    }
+    let file = &args.files[0];
     let client = client(&args.client)?;
-    check_file(&args.file)?;
+    check_file(file)?;
     let journal = match (&args.journal, args.keep_on_failure) {
         (Some(path), _) => Some(path.clone()),
-        (None, true) => Some(default_journal(&args.file)),
+        (None, true) => Some(default_journal(file)),
         (None, false) => None,
     };
     if let Some(journal) = &journal {
@@ -45,7 +49,7 @@ pub async fn upload(args: UploadArgs) -> Result<(), Failure> {
     let tracker = Tracker::new();
     let interrupt = Interrupt::install(&tracker, context.clone(), args.json);
     let mut builder = client
-        .upload_file(&args.file)
+        .upload_file(file)
         .purpose(Purpose::from(args.purpose.clone()))
         .md5(!args.no_md5)
         .failure_policy(policy(args.keep_on_failure))

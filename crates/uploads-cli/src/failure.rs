@@ -82,6 +82,9 @@ pub struct Report {
     pub cleanup: Option<Cleanup>,
     /// Extra lines printed as `hint: {hint}`: what to do next.
     pub hints: Vec<String>,
+    /// The JSON form was already printed piecemeal (a batch's lines): `emit` prints prose only.
+    #[serde(skip)]
+    pub json_reported: bool,
 }
 
 impl Failure {
@@ -96,6 +99,7 @@ impl Failure {
             status: None,
             cleanup: None,
             hints: Vec::new(),
+            json_reported: false,
         }))
     }
 
@@ -107,6 +111,12 @@ impl Failure {
     /// Any other failure (exit code 1).
     pub fn other(message: impl Into<String>) -> Failure {
         Failure::new(EXIT_FAILURE, "other", message)
+    }
+
+    /// Marks the JSON form as printed already when `json` (see [`Report::json_reported`]).
+    pub fn already_reported_if(mut self, json: bool) -> Failure {
+        self.json_reported = json;
+        self
     }
 
     /// Adds a hint line.
@@ -141,7 +151,7 @@ impl Failure {
 
     /// Prints the failure: prose on stderr, and with `json` also the JSON object on stdout.
     pub fn emit(&self, json: bool) {
-        if json {
+        if json && !self.json_reported {
             let mut out = std::io::stdout().lock();
             let _ = out
                 .write_all(self.render_json().as_bytes())

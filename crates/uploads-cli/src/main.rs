@@ -12,6 +12,7 @@
 //! Exit codes: 0 success, 1 failure, 2 usage error or invalid input, 3 outcome unknown, 129/130/143
 //! stopped by SIGHUP/SIGINT/SIGTERM. Logs go to stderr, filtered by `RUST_LOG` (default `warn`).
 
+mod batch;
 mod client;
 mod commands;
 mod demo;
@@ -67,9 +68,10 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Upload a file (up to 8 GiB) in parallel parts and print the resulting Upload and File.
+    /// Upload a file (up to 8 GiB) in parallel parts and print the resulting Upload and File;
+    /// or many files / a directory, one line (or JSON line) per file.
     #[command(after_help = EXIT_CODES_HELP)]
-    Upload(UploadArgs),
+    Upload(Box<UploadArgs>),
     /// Finish an upload kept by `upload --keep-on-failure`, from its journal.
     #[command(after_help = EXIT_CODES_HELP)]
     Resume(ResumeArgs),
@@ -84,8 +86,10 @@ pub enum Command {
 /// Arguments of `openai-uploads upload`.
 #[derive(Debug, Args)]
 pub struct UploadArgs {
-    /// The file to upload.
-    pub file: PathBuf,
+    /// The file to upload; or several files, or one directory (uploaded recursively, see
+    /// --include/--exclude), each file as its own upload through one shared budget.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     /// What the file is for: assistants, batch, fine-tune, vision, user_data, evals (other
     /// values are passed through as given).
     #[arg(long)]
@@ -125,6 +129,9 @@ pub struct UploadArgs {
     /// Request timeout and retries.
     #[command(flatten)]
     pub client: ClientArgs,
+    /// Several files or a directory.
+    #[command(flatten)]
+    pub batch: batch::BatchArgs,
 }
 
 /// How requests are made (upload, resume, cancel).
@@ -235,7 +242,7 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Upload(args) => commands::upload(args).await,
+        Command::Upload(args) => commands::upload(*args).await,
         Command::Resume(args) => commands::resume(args).await,
         Command::Cancel(args) => commands::cancel(args).await,
         Command::Demo(args) => demo::demo(args).await,

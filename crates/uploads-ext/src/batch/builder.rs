@@ -36,6 +36,7 @@ pub struct BatchBuilder {
     pub(crate) on_progress: Option<BatchProgressFn>,
     pub(crate) cancel: CancellationToken,
     pub(crate) manifest: Option<PathBuf>,
+    pub(crate) cancel_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for BatchBuilder {
@@ -69,6 +70,7 @@ impl BatchBuilder {
             on_progress: None,
             cancel: CancellationToken::new(),
             manifest: None,
+            cancel_timeout: None,
         }
     }
 
@@ -139,6 +141,13 @@ impl BatchBuilder {
         self
     }
 
+    /// Longest time each file's best-effort cancel may take after a failure or an abort (see
+    /// [`UploadFileBuilder::cancel_timeout`]).
+    pub fn cancel_timeout(mut self, timeout: Duration) -> Self {
+        self.cancel_timeout = Some(timeout);
+        self
+    }
+
     /// Keeps a manifest (a journal of the batch) at `path`, so that the same batch, started
     /// again, skips the files it already uploaded (same path, size and modification time) and
     /// resumes the ones that were in flight. Each file in flight has a resume journal in the
@@ -178,32 +187,34 @@ impl BatchBuilder {
             .purpose(self.purpose.clone().expect("checked in start"))
             .md5(self.md5)
             .failure_policy(self.policy());
-        if let Some(c) = self.concurrency {
-            b = b.concurrency(c);
-        }
         if let Some(size) = self.part_size {
             b = b.part_size(size);
-        }
-        if let Some(r) = self.part_retries {
-            b = b.part_retries(r);
         }
         if let Some(after) = self.expires_after {
             b = b.expires_after(after);
         }
-        b
+        self.run_settings(b)
     }
 
     /// Settings that also apply to a file resumed from its journal.
     pub(crate) fn resumed_upload(&self, journal: &std::path::Path) -> UploadFileBuilder {
-        let mut b = self
+        let b = self
             .client
             .resume_upload(journal)
             .failure_policy(self.policy());
+        self.run_settings(b)
+    }
+
+    /// Settings of how a file is sent, for new and resumed uploads alike.
+    fn run_settings(&self, mut b: UploadFileBuilder) -> UploadFileBuilder {
         if let Some(c) = self.concurrency {
             b = b.concurrency(c);
         }
         if let Some(r) = self.part_retries {
             b = b.part_retries(r);
+        }
+        if let Some(t) = self.cancel_timeout {
+            b = b.cancel_timeout(t);
         }
         b
     }
