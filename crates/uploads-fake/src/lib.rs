@@ -15,11 +15,15 @@
 //! Bearer auth is enforced on every route. Uploads expire one hour after
 //! creation on a controllable [`FakeClock`].
 //!
-//! Faults ([`Faults`]) can be injected deterministically from a seed: 500s,
-//! 429s with a configurable retry hint, dropped connections, stalls, added
-//! latency and a bandwidth cap. Tests inspect the server with
-//! [`FakeServer::stats`], [`FakeServer::upload`] and
-//! [`FakeServer::read_content`].
+//! A [`FaultPlan`] injects the failures real networks produce, on exactly
+//! the n-th request to a route or on a seeded random fraction: statuses with
+//! API or proxy (HTML) bodies, 429s with retry headers, connections dropped
+//! before the body or after the commit, stalls, mid-body stalls, undecodable
+//! 200s and slow completes ([`Fault`]). A [`LinkModel`] adds latency and
+//! bandwidth caps per connection or shared by all; the [`FakeClock`] can run
+//! ahead or behind. [`Faults`] is the short form of random fractions. Tests
+//! inspect the server with [`FakeServer::stats`], [`FakeServer::injected`],
+//! [`FakeServer::upload`] and [`FakeServer::read_content`].
 //!
 //! ```no_run
 //! use uploads_fake::{FakeConfig, FakeServer, Faults};
@@ -43,8 +47,8 @@
 //! # }
 //! ```
 //!
-//! The `uploads-fake` binary runs the same server from the command line (see
-//! the crate README).
+//! The `uploads-fake` binary (feature `cli`) runs the same server from the
+//! command line (see the crate README).
 
 mod api_error;
 mod body;
@@ -72,4 +76,9 @@ pub use faults::{Fault, FaultBody, FaultPlan, FaultRule, InjectedFault, StatusFa
 pub use link::LinkModel;
 pub use router::{Operation, Route};
 pub use server::{FakeServer, PartsHold};
+/// The README's examples run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub use state::{FaultCounts, PartSnapshot, RequestCounts, Stats, UploadSnapshot, UploadStatus};
