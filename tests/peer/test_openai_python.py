@@ -3,17 +3,20 @@
 Starts the `uploads-fake` binary (built by `scripts/test`; `$UPLOADS_FAKE_BIN` or
 `target/debug/uploads-fake`), runs `client.uploads.upload_file_chunked` and the lifecycle error
 cases against it, and checks statuses, error codes and the assembled bytes on disk. The
-successful answers also pass through Prism's validating proxy (`$PRISM_BIN` or
+successful exchanges also pass through Prism's validating proxy (`$PRISM_BIN` or
 `tools/node_modules/.bin/prism`, installed by `scripts/bootstrap`), which must report no
-violation of `generated/openapi.yaml`. A missing tool fails the test with a reason; nothing is
-skipped.
+violation of `generated/openapi.yaml` (it checks requests and status codes; Prism 5's proxy does
+not check response bodies, so every 200 body is checked against the spec's schema here). A
+missing tool fails the test with a reason; nothing is skipped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -22,10 +25,12 @@ from pathlib import Path
 
 import openai
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = REPO / "generated" / "openapi.yaml"
 BOUND_SECS = 60
+SPEC_DOC = yaml.safe_load(SPEC.read_text()) if SPEC.is_file() else {}
 
 
 def tool(env: str, default: Path, hint: str) -> Path:
@@ -54,18 +59,71 @@ def wait_for_port(port: int, proc: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"port {port} not open after {BOUND_SECS}s:\n{log.read_text()}", pytrace=False)
 
 
+def resolve(schema: dict) -> dict:
+    while "$ref" in schema:
+        schema = SPEC_DOC["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+TYPES = {"object": dict, "array": list, "string": str, "integer": int, "number": (int, float), "boolean": bool}
+
+
+def schema_errors(value, schema: dict, where: str = "$") -> list[str]:
+    """What in `value` breaks the OpenAPI `schema` (the subset the Uploads spec uses)."""
+    schema = resolve(schema)
+    parts = [resolve(s) for s in schema.get("allOf", [])]
+    if value is None:
+        ok = schema.get("nullable") or any(p.get("nullable") for p in parts) or "type" not in schema and not parts
+        return [] if ok else [f"{where}: null is not allowed"]
+    errors = [e for p in parts for e in schema_errors(value, p, where)]
+    kind = schema.get("type")
+    if kind in TYPES and (not isinstance(value, TYPES[kind]) or kind != "boolean" and isinstance(value, bool)):
+        return errors + [f"{where}: expected {kind}, got {type(value).__name__}"]
+    if "enum" in schema and value not in schema["enum"]:
+        errors.append(f"{where}: {value!r} is not one of {schema['enum']}")
+    if isinstance(value, dict):
+        errors += [f"{where}: missing {r}" for r in schema.get("required", []) if r not in value]
+        for key, sub in schema.get("properties", {}).items():
+            if key in value:
+                errors += schema_errors(value[key], sub, f"{where}.{key}")
+    return errors
+
+
+def answer_schema(method: str, path: str) -> dict:
+    """The 200 schema of the operation `path` addresses (`/v1` on the fake, none on Prism)."""
+    rest = path.removeprefix("/v1")
+    for template, ops in SPEC_DOC["paths"].items():
+        if re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", template), rest):
+            return ops[method.lower()]["responses"]["200"]["content"]["application/json"]["schema"]
+    raise AssertionError(f"no operation for {method} {path}")
+
+
 class Fake:
     def __init__(self, proc: subprocess.Popen, base_url: str, api_key: str, storage: Path, state: Path):
         self.proc, self.base_url, self.api_key = proc, base_url, api_key
         self.storage, self.state = storage, state
+        self.answers: list[tuple[str, str, int, bytes]] = []
 
     def client(self, base_url: str | None = None, api_key: str | None = None) -> openai.OpenAI:
+        """An SDK client (no retries) that records every answer in `self.answers`."""
+        def record(response):
+            response.read()
+            self.answers.append((response.request.method, response.request.url.path,
+                                 response.status_code, response.content))
+
         return openai.OpenAI(
             base_url=base_url or self.base_url,
             api_key=api_key or self.api_key,
             max_retries=0,
             timeout=BOUND_SECS,
+            http_client=openai.DefaultHttpxClient(event_hooks={"response": [record]}),
         )
+
+    def answer_errors(self) -> list[str]:
+        """Every 200 answer recorded so far, checked against the spec."""
+        return [f"{method} {path}: {e}"
+                for method, path, status, body in self.answers if status == 200
+                for e in schema_errors(json.loads(body), answer_schema(method, path))]
 
     def snapshot(self, upload_id: str) -> dict:
         return next(u for u in json.loads(self.state.read_text()) if u["id"] == upload_id)
@@ -77,14 +135,14 @@ class Fake:
         return b"".join((self.storage / f"{p}.part").read_bytes() for p in snap["completed_part_ids"])
 
 
-@pytest.fixture(scope="module")
-def fake(tmp_path_factory):
+@contextlib.contextmanager
+def running_fake(work: Path, *extra: str):
+    """The binary with part files under `work`; SIGTERM at the end must exit it with 0."""
     binary = tool("UPLOADS_FAKE_BIN", REPO / "target/debug/uploads-fake",
                   "build it with `cargo build -p uploads-fake --features cli`")
-    work = tmp_path_factory.mktemp("fake")
     storage, state = work / "parts", work / "state.json"
     proc = subprocess.Popen(
-        [str(binary), "--storage-dir", str(storage), "--state-file", str(state)],
+        [str(binary), "--storage-dir", str(storage), "--state-file", str(state), *extra],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True,
     )
     try:
@@ -96,16 +154,16 @@ def fake(tmp_path_factory):
     assert code == 0, f"uploads-fake exited with {code} on SIGTERM"
 
 
-@pytest.fixture(scope="module")
-def prism(fake, tmp_path_factory):
-    """`prism proxy` in front of the fake; yields (base_url, log path)."""
+@contextlib.contextmanager
+def running_prism(upstream: str, work: Path):
+    """`prism proxy --errors` in front of `upstream`; yields (base_url, log path)."""
     binary = tool("PRISM_BIN", REPO / "tools/node_modules/.bin/prism", "run scripts/bootstrap (needs Node.js)")
     assert SPEC.is_file(), f"{SPEC} is missing"
     port = free_port()
-    log = tmp_path_factory.mktemp("prism") / "prism.log"
+    log = work / "prism.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [str(binary), "proxy", str(SPEC), fake.base_url, "--errors",
+            [str(binary), "proxy", str(SPEC), upstream, "--errors",
              "--port", str(port), "--host", "127.0.0.1"],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
@@ -115,6 +173,22 @@ def prism(fake, tmp_path_factory):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=BOUND_SECS)
+
+
+@pytest.fixture(scope="module")
+def fake(tmp_path_factory):
+    with running_fake(tmp_path_factory.mktemp("fake")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def prism(fake, tmp_path_factory):
+    with running_prism(fake.base_url, tmp_path_factory.mktemp("prism")) as proxy:
+        yield proxy
+
+
+def violations(log: Path) -> list[str]:
+    return [line for line in log.read_text().splitlines() if "Violation" in line]
 
 
 def payload(size: int, seed: int) -> bytes:
@@ -171,8 +245,20 @@ def test_answers_pass_the_validating_proxy(fake, prism, tmp_path):
 
     text = log.read_text()
     assert text.count("Forwarding") >= 7, text
-    violations = [line for line in text.splitlines() if "Violation" in line]
-    assert not violations, "\n".join(violations)
+    assert not violations(log), "\n".join(violations(log))
+    assert len([a for a in fake.answers if a[2] == 200]) >= 7
+    assert not fake.answer_errors(), fake.answer_errors()
+
+
+def test_an_answer_outside_the_spec_is_caught(tmp_path):
+    """The checks above can fail: a 200 whose body is an error envelope instead of an Upload is
+    reported by the schema check and passes the SDK's lenient parsing unnoticed."""
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"rules": [{"route": "create", "nth": 1, "fault": {"kind": "status", "status": 200}}]}))
+    with running_fake(tmp_path, "--fault-plan", str(plan)) as bad:
+        bad.client().uploads.create(bytes=1, filename="a", mime_type="text/plain", purpose="batch")
+        errors = bad.answer_errors()
+    assert "POST /v1/uploads: $: missing id" in errors, errors
 
 
 def test_lifecycle_errors(fake):
