@@ -242,6 +242,13 @@ impl FakeServer {
         let _ = rx.wait_for(|v| *v >= n).await;
     }
 
+    /// Waits until at most `n` part requests are in flight (e.g. until the
+    /// requests a fault stalled have ended because their clients hung up).
+    pub async fn wait_for_parts_in_flight_at_most(&self, n: usize) {
+        let mut rx = self.inner.in_flight.subscribe();
+        let _ = rx.wait_for(|v| *v <= n).await;
+    }
+
     /// Waits until upload `id` exists and `pred` holds for its snapshot (re-checked after every
     /// state change), e.g. until a client's background cancel has arrived. Returns the snapshot.
     pub async fn wait_for_upload(

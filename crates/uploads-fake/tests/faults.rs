@@ -144,6 +144,25 @@ async fn drop_after_commit_loses_the_answer_not_the_operation() {
 }
 
 #[tokio::test]
+async fn a_part_stalled_forever_leaves_the_gauge_when_its_client_hangs_up() {
+    let plan = FaultPlan::new().nth(Route::AddPart, 1, Fault::Stall(None));
+    let (server, api) = server_with(plan).await;
+    let id = api.create(3).await;
+    let err = api
+        .part_request(&id, vec![1, 2, 3])
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await
+        .expect_err("no answer");
+    assert!(err.is_timeout(), "{err:?}");
+    tokio::time::timeout(BOUND, server.wait_for_parts_in_flight_at_most(0))
+        .await
+        .expect("the stalled request ends when its client hangs up");
+    assert!(server.upload(&id).unwrap().parts.is_empty());
+    assert_eq!(server.stats().max_parts_in_flight, 1);
+}
+
+#[tokio::test]
 async fn stall_sends_nothing_and_performs_nothing() {
     let plan = FaultPlan::new()
         .nth(Route::Create, 1, Fault::Stall(None))
