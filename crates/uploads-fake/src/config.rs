@@ -1,9 +1,13 @@
-//! Server configuration: storage mode, limits and fault injection knobs.
+//! Server configuration: storage mode, limits, and the random-fraction form of faults.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::faults::{Fault, FaultPlan};
+use crate::link::LinkModel;
+use crate::router::Operation;
 
 /// The API key the fake accepts unless configured otherwise.
 pub const DEFAULT_API_KEY: &str = "sk-fake-uploads";
@@ -47,23 +51,9 @@ impl Storage {
     }
 }
 
-/// One of the four API operations (used for statistics and to choose which
-/// operations faults apply to).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Operation {
-    /// `POST /v1/uploads`
-    Create,
-    /// `POST /v1/uploads/{id}/parts`
-    AddPart,
-    /// `POST /v1/uploads/{id}/complete`
-    Complete,
-    /// `POST /v1/uploads/{id}/cancel`
-    Cancel,
-}
-
 /// How a 429 response tells the client when to retry.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RetryHint {
     /// No retry header at all.
     None,
@@ -77,16 +67,18 @@ pub enum RetryHint {
     HttpDate,
 }
 
-/// Fault injection settings. Change them at runtime with
-/// [`FakeServer::set_faults`](crate::FakeServer::set_faults).
+/// Random fault fractions, the simple form of a [`FaultPlan`]. Change them
+/// at runtime with [`FakeServer::set_faults`](crate::FakeServer::set_faults).
+///
+/// They convert into a plan ([`Faults::to_plan`]: one `fraction` rule per
+/// kind and listed operation) and a link model ([`Faults::link`]: `latency`
+/// and `bandwidth`, which apply to every route).
 ///
 /// For every request to an operation listed in [`Faults::apply_to`], one
 /// random number is drawn from `StdRng::seed_from_u64(seed)` in arrival order
 /// and compared against the cumulative fractions in this order: `fail_500`,
 /// `fail_429`, `drop_connection`, `stall`. So with the same seed and the same
 /// request order, the same requests fail. The fractions should sum to at most 1.
-///
-/// `latency` and `bandwidth` apply to every such request, not randomly.
 ///
 /// Every fault happens before a part is stored, so a faulted part request
 /// never leaves a part behind.
@@ -108,14 +100,14 @@ pub struct Faults {
     /// the request body has been read, without any response.
     pub drop_connection: f64,
     /// Fraction of requests that hang for [`Faults::stall_for`] before being
-    /// handled normally (to exercise client timeouts).
+    /// handled normally (to exercise client timeouts; [`Fault::Delay`]).
     pub stall: f64,
     /// How long a stalled request hangs.
     pub stall_for: Duration,
-    /// Latency added to every request before it is handled.
+    /// Latency added to every request (of every route) before it is handled.
     pub latency: Duration,
-    /// Cap on how fast the request body is read, in bytes per second
-    /// (per request, i.e. per connection since HTTP/1 is sequential).
+    /// Cap on how fast request bodies are read, in bytes per second per
+    /// connection (every route).
     pub bandwidth: Option<u64>,
     /// Operations the faults apply to. Default: only `AddPart`.
     pub apply_to: Vec<Operation>,
@@ -195,6 +187,36 @@ impl Faults {
         self.apply_to = ops.into_iter().collect();
         self
     }
+
+    /// The fault plan these fractions stand for: per listed operation, one
+    /// `fraction` rule per kind in the order 500, 429, drop, stall.
+    pub fn to_plan(&self) -> FaultPlan {
+        let kinds = [
+            (self.fail_500, Fault::status(500)),
+            (
+                self.fail_429,
+                Fault::rate_limited(self.retry_after, self.retry_hint),
+            ),
+            (self.drop_connection, Fault::DropMidBody),
+            (self.stall, Fault::Delay(self.stall_for)),
+        ];
+        let mut plan = FaultPlan::new().seed(self.seed);
+        for &op in &self.apply_to {
+            for (fraction, fault) in &kinds {
+                if *fraction > 0.0 {
+                    plan = plan.random(op, *fraction, fault.clone());
+                }
+            }
+        }
+        plan
+    }
+
+    /// The link model of `latency` and `bandwidth` (per connection).
+    pub fn link(&self) -> LinkModel {
+        LinkModel::new()
+            .latency(self.latency)
+            .per_connection(self.bandwidth.unwrap_or(0))
+    }
 }
 
 /// Configuration of a [`FakeServer`](crate::FakeServer).
@@ -204,8 +226,15 @@ pub struct FakeConfig {
     pub api_key: String,
     /// Where part bytes go. Default [`Storage::Disk`].
     pub storage: Storage,
-    /// Initial fault injection settings. Default: none.
+    /// Initial random faults (used for whatever `fault_plan` and `link` leave unset).
+    /// Default: none.
     pub faults: Faults,
+    /// Initial fault plan; `None`: [`Faults::to_plan`] of `faults`.
+    pub fault_plan: Option<FaultPlan>,
+    /// Initial link model; `None`: [`Faults::link`] of `faults`.
+    pub link: Option<LinkModel>,
+    /// Initial offset of the server's clock in seconds (negative: behind).
+    pub clock_offset_secs: i64,
     /// Largest accepted part. Default 64 MiB.
     pub max_part_bytes: u64,
     /// Largest accepted `bytes` at create. Default 8 GiB.
@@ -225,6 +254,9 @@ impl Default for FakeConfig {
             api_key: DEFAULT_API_KEY.to_string(),
             storage: Storage::Disk,
             faults: Faults::default(),
+            fault_plan: None,
+            link: None,
+            clock_offset_secs: 0,
             max_part_bytes: DEFAULT_MAX_PART_BYTES,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             upload_ttl: DEFAULT_UPLOAD_TTL,
@@ -251,6 +283,36 @@ impl FakeConfig {
     pub fn with_faults(mut self, faults: Faults) -> Self {
         self.faults = faults;
         self
+    }
+
+    /// Sets the initial fault plan (takes precedence over `faults`' fractions).
+    pub fn with_fault_plan(mut self, plan: FaultPlan) -> Self {
+        self.fault_plan = Some(plan);
+        self
+    }
+
+    /// Sets the link model (takes precedence over `faults`' latency and bandwidth).
+    pub fn with_link(mut self, link: LinkModel) -> Self {
+        self.link = Some(link);
+        self
+    }
+
+    /// Sets the initial clock offset in seconds (negative: the server runs behind).
+    pub fn with_clock_offset_secs(mut self, secs: i64) -> Self {
+        self.clock_offset_secs = secs;
+        self
+    }
+
+    /// The plan the server starts with.
+    pub(crate) fn initial_plan(&self) -> FaultPlan {
+        self.fault_plan
+            .clone()
+            .unwrap_or_else(|| self.faults.to_plan())
+    }
+
+    /// The link model the server starts with.
+    pub(crate) fn initial_link(&self) -> LinkModel {
+        self.link.unwrap_or_else(|| self.faults.link())
     }
 
     /// Sets the maximum part size.

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::config::Operation;
+use crate::faults::Fault;
+use crate::router::Operation;
 
 /// Status of an upload, as reported by the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -147,20 +148,47 @@ impl RequestCounts {
 /// Number of injected faults per kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaultCounts {
-    /// Requests answered 500.
+    /// Requests answered with an injected 5xx status.
     pub server_error: u64,
     /// Requests answered 429.
     pub rate_limited: u64,
-    /// Connections dropped mid-request.
+    /// Requests answered with another injected status.
+    pub other_status: u64,
+    /// Connections dropped (before, during or after the request).
     pub dropped: u64,
-    /// Requests stalled.
+    /// Requests stalled or delayed.
     pub stalled: u64,
+    /// Requests answered 200 with an undecodable body.
+    pub undecodable: u64,
+    /// Requests slowed down in proportion to the upload's size.
+    pub slow: u64,
 }
 
 impl FaultCounts {
     /// Total injected faults.
     pub fn total(&self) -> u64 {
-        self.server_error + self.rate_limited + self.dropped + self.stalled
+        self.server_error
+            + self.rate_limited
+            + self.other_status
+            + self.dropped
+            + self.stalled
+            + self.undecodable
+            + self.slow
+    }
+
+    pub(crate) fn record(&mut self, fault: &Fault) {
+        let slot = match fault {
+            Fault::Status(s) if s.status == 429 => &mut self.rate_limited,
+            Fault::Status(s) if s.status >= 500 => &mut self.server_error,
+            Fault::Status(_) => &mut self.other_status,
+            Fault::DropBeforeBody | Fault::DropMidBody | Fault::DropAfterCommit => {
+                &mut self.dropped
+            }
+            Fault::Stall(_) | Fault::StallMidBody { .. } | Fault::Delay(_) => &mut self.stalled,
+            Fault::UndecodableOk => &mut self.undecodable,
+            Fault::Slow { .. } => &mut self.slow,
+        };
+        *slot += 1;
     }
 }
 

@@ -2,160 +2,13 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use md5::Digest as _;
 use reqwest::multipart::{Form, Part};
-use reqwest::{header::HeaderMap, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
-use sha2::Sha256;
 use uploads_fake::{FakeConfig, FakeServer, Faults, Operation, RetryHint, Storage, UploadStatus};
 
-/// A small test client.
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    key: String,
-}
-
-/// A response: status, headers, JSON body.
-struct Resp {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
-}
-
-impl Resp {
-    fn error_param(&self) -> Option<&str> {
-        self.body["error"]["param"].as_str()
-    }
-
-    fn error_message(&self) -> &str {
-        self.body["error"]["message"].as_str().unwrap_or("")
-    }
-
-    fn request_id(&self) -> String {
-        self.headers
-            .get("x-request-id")
-            .expect("x-request-id header")
-            .to_str()
-            .unwrap()
-            .to_string()
-    }
-
-    /// Asserts the common shape of an error response.
-    fn assert_error(&self, status: StatusCode, kind: &str) {
-        assert_eq!(self.status, status, "body: {}", self.body);
-        let err = self.body["error"].as_object().expect("error envelope");
-        assert_eq!(err["type"], kind, "body: {}", self.body);
-        assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()));
-        assert!(err.contains_key("param") && err.contains_key("code"));
-        assert_eq!(err.len(), 4, "exactly message/type/param/code");
-        assert!(self.request_id().starts_with("req_"));
-        assert_eq!(self.headers["content-type"], "application/json");
-    }
-}
-
-impl Api {
-    fn new(server: &FakeServer) -> Self {
-        Self {
-            http: reqwest::Client::new(),
-            base: server.base_url(),
-            key: server.api_key(),
-        }
-    }
-
-    async fn read(resp: reqwest::Response) -> Resp {
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = resp.bytes().await.expect("body");
-        let body = serde_json::from_slice(&bytes).expect("JSON body");
-        Resp {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn post_raw(&self, path: &str, body: &str) -> Resp {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.key)
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("send");
-        Self::read(resp).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Resp {
-        self.post_raw(path, &body.to_string()).await
-    }
-
-    async fn create(&self, bytes: u64) -> String {
-        let r = self
-            .post(
-                "/uploads",
-                json!({"filename": "f.jsonl", "purpose": "batch", "bytes": bytes, "mime_type": "application/jsonl"}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        r.body["id"].as_str().unwrap().to_string()
-    }
-
-    fn part_request(&self, upload: &str, data: Vec<u8>) -> reqwest::RequestBuilder {
-        let form = Form::new().part("data", Part::bytes(data).file_name("blob"));
-        self.http
-            .post(format!("{}/uploads/{upload}/parts", self.base))
-            .bearer_auth(&self.key)
-            .multipart(form)
-    }
-
-    async fn try_part(&self, upload: &str, data: Vec<u8>) -> reqwest::Result<Resp> {
-        let resp = self.part_request(upload, data).send().await?;
-        Ok(Self::read(resp).await)
-    }
-
-    async fn part(&self, upload: &str, data: Vec<u8>) -> Resp {
-        self.try_part(upload, data).await.expect("part request")
-    }
-
-    async fn part_ok(&self, upload: &str, data: Vec<u8>) -> String {
-        let r = self.part(upload, data).await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        r.body["id"].as_str().unwrap().to_string()
-    }
-
-    async fn complete(&self, upload: &str, body: Value) -> Resp {
-        self.post(&format!("/uploads/{upload}/complete"), body)
-            .await
-    }
-
-    async fn cancel(&self, upload: &str) -> Resp {
-        self.post_raw(&format!("/uploads/{upload}/cancel"), "")
-            .await
-    }
-}
-
-fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
-}
-
-fn md5_hex(data: &[u8]) -> String {
-    hex::encode(md5::Md5::digest(data))
-}
-
-fn files_in(server: &FakeServer) -> usize {
-    std::fs::read_dir(server.storage_dir().expect("disk storage"))
-        .unwrap()
-        .count()
-}
+mod common;
+use common::{files_in, md5_hex, pattern, sha256_hex, Api};
 
 #[tokio::test]
 async fn create_returns_upload_object() {
@@ -901,13 +754,18 @@ async fn max_in_flight_gauge_counts_concurrent_part_requests() {
     server.reset_stats();
     assert_eq!(server.stats().max_parts_in_flight, 0);
 
-    // Latency applies to every part request and overlaps between requests.
-    let latency = Duration::from_millis(200);
+    // Latency applies to every part request and overlaps between requests:
+    // three requests at once take one latency, not three.
+    let latency = Duration::from_millis(300);
     server.set_faults(Faults::default().with_latency(latency));
     let started = Instant::now();
     let results = futures_util::future::join_all((0..3).map(|_| api.part(&id, vec![1]))).await;
     assert!(results.iter().all(|r| r.status == StatusCode::OK));
-    assert!(started.elapsed() >= latency);
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= latency && elapsed < latency * 2,
+        "3 concurrent requests with {latency:?} latency took {elapsed:?}"
+    );
     let stats = server.stats();
     assert_eq!(stats.requests.add_part, 3);
     assert!(stats.max_parts_in_flight >= 1 && stats.max_parts_in_flight <= 3);

@@ -65,6 +65,36 @@ impl ApiError {
             .with_code("rate_limit_exceeded")
     }
 
+    /// 404 for an unknown upload id.
+    pub fn no_upload(id: &str) -> Self {
+        Self::not_found(format!("No upload found with id '{id}'."))
+    }
+
+    /// The envelope of an injected status: type and code fit the status.
+    pub fn injected(status: StatusCode) -> Self {
+        match status.as_u16() {
+            429 => Self::rate_limited(
+                "Rate limit reached for requests (injected by uploads-fake). Please try again later.",
+            ),
+            401 => Self::unauthorized("Incorrect API key provided (injected by uploads-fake)."),
+            503 => Self::new(
+                status,
+                "server_error",
+                "The server is overloaded or not ready yet (injected by uploads-fake).",
+            ),
+            500..=599 => Self::new(
+                status,
+                "server_error",
+                "The server had an error while processing your request. Sorry about that!",
+            ),
+            _ => Self::new(
+                status,
+                "invalid_request_error",
+                format!("Injected {status} (uploads-fake)."),
+            ),
+        }
+    }
+
     pub fn with_param(mut self, param: impl Into<String>) -> Self {
         self.param = Some(param.into());
         self
