@@ -101,7 +101,9 @@ pub async fn upload_many(args: UploadArgs) -> Result<(), Failure> {
         if args.json {
             print_stdout(&json_line(file, report.as_ref())?)?;
         }
-        bar.note(&human_line(file, report.as_ref()));
+        if !crate::conventions::quiet() || report.is_some() {
+            bar.note(&human_line(file, report.as_ref()));
+        }
     }
     bar.finish();
     let summary = format!(
@@ -109,7 +111,9 @@ pub async fn upload_many(args: UploadArgs) -> Result<(), Failure> {
         counts.completed, counts.skipped, counts.failed
     );
     if counts.failed == 0 {
-        eprintln!("{summary}");
+        if !crate::conventions::quiet() {
+            eprintln!("{summary}");
+        }
         return Ok(());
     }
     let code = match interrupt.received() {
@@ -280,7 +284,8 @@ struct Bar(Option<ProgressBar>);
 
 impl Bar {
     fn new() -> Bar {
-        Bar(std::io::stderr().is_terminal().then(|| {
+        let shown = std::io::stderr().is_terminal() && !crate::conventions::quiet();
+        Bar(shown.then(|| {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             bar.set_style(
                 ProgressStyle::with_template(

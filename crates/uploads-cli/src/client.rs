@@ -32,6 +32,9 @@ pub fn client_with(
     if let Some(retries) = args.max_retries {
         builder = builder.max_retries(retries);
     }
+    if let Some(url) = &args.base_url {
+        builder = builder.base_url(url.clone());
+    }
     more(builder)
         .build()
         .map_err(|e| outcome::from_error(&e, &Context::default()))

@@ -25,6 +25,7 @@ pub fn default_journal(file: &Path) -> PathBuf {
 
 /// `openai-uploads upload FILE --purpose P ...`
 pub async fn upload(args: UploadArgs) -> Result<(), Failure> {
+    crate::purpose::check(&args.purpose, args.allow_unknown_purpose)?;
     if crate::batch::is_batch(&args) {
         return crate::batch::upload_many(args).await;
     }

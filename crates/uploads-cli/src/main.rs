@@ -8,6 +8,8 @@
 //! - `openai-uploads cancel UPLOAD_ID` cancels a pending upload;
 //! - `openai-uploads demo` uploads a generated file to an embedded fake of the API and checks that
 //!   the server assembled identical bytes (no API key, no network).
+//! - `openai-uploads completions SHELL` / `openai-uploads man` print shell completions and the man
+//!   page, generated from this command-line definition.
 //!
 //! Exit codes: 0 success, 1 failure, 2 usage error or invalid input, 3 outcome unknown, 129/130/143
 //! stopped by SIGHUP/SIGINT/SIGTERM. Logs go to stderr, filtered by `RUST_LOG` (default `warn`).
@@ -15,22 +17,23 @@
 mod batch;
 mod client;
 mod commands;
+mod conventions;
 mod demo;
 mod describe;
 mod duration;
 mod failure;
 mod outcome;
 mod progress;
+mod purpose;
 mod signals;
 mod size;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 
 use crate::failure::Failure;
 
@@ -63,6 +66,9 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// -q / -v.
+    #[command(flatten)]
+    pub global: conventions::GlobalArgs,
 }
 
 /// The subcommands.
@@ -81,6 +87,10 @@ pub enum Command {
     /// Upload a generated file to an embedded fake of the API and verify the result (no API key,
     /// no network needed).
     Demo(DemoArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
+    Completions(conventions::CompletionsArgs),
+    /// Print the man page (roff) on stdout: `openai-uploads man > openai-uploads.1`.
+    Man,
 }
 
 /// Arguments of `openai-uploads upload`.
@@ -90,10 +100,13 @@ pub struct UploadArgs {
     /// --include/--exclude), each file as its own upload through one shared budget.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// What the file is for: assistants, batch, fine-tune, vision, user_data, evals (other
-    /// values are passed through as given).
+    /// What the file is for: assistants, batch, fine-tune, vision, user_data, evals (a typo is
+    /// refused before any request, with a suggestion).
     #[arg(long)]
     pub purpose: String,
+    /// Send a --purpose this version does not know, as given.
+    #[arg(long)]
+    pub allow_unknown_purpose: bool,
     /// The file's MIME type (default: guessed from the extension; `.jsonl` is
     /// application/jsonl; unknown extensions are application/octet-stream).
     #[arg(long, value_name = "TYPE")]
@@ -137,6 +150,10 @@ pub struct UploadArgs {
 /// How requests are made (upload, resume, cancel).
 #[derive(Debug, Args)]
 pub struct ClientArgs {
+    /// The API's base URL, including /v1 (default: OPENAI_BASE_URL, else
+    /// https://api.openai.com/v1).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
     /// Give up on a request attempt after this many seconds (decimals allowed; default 600).
     #[arg(long, value_name = "SECONDS", value_parser = duration::parse_seconds)]
     pub timeout: Option<Duration>,
@@ -206,6 +223,7 @@ impl Command {
             Command::Resume(a) => a.json,
             Command::Cancel(a) => a.json,
             Command::Demo(a) => a.json,
+            Command::Completions(_) | Command::Man => false,
         }
     }
 }
@@ -216,7 +234,7 @@ fn main() -> ExitCode {
         Err(e) => return command_line_error(e),
     };
     let json = cli.command.json();
-    init_tracing();
+    conventions::init_logging(&cli.global);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -246,6 +264,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Resume(args) => commands::resume(args).await,
         Command::Cancel(args) => commands::cancel(args).await,
         Command::Demo(args) => demo::demo(args).await,
+        Command::Completions(args) => conventions::completions(&args),
+        Command::Man => conventions::man(),
     }
 }
 
@@ -268,17 +288,6 @@ fn command_line_error(e: clap::Error) -> ExitCode {
     let _ = print_stdout(&Failure::invalid_input(message).render_json());
     let _ = e.print();
     ExitCode::from(failure::EXIT_INVALID_INPUT)
-}
-
-/// Logs to stderr, filtered by `RUST_LOG` (default `warn`).
-fn init_tracing() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .try_init();
 }
 
 /// Writes `text` to stdout; a closed pipe (`| head`) is not an error worth a panic.

@@ -23,7 +23,7 @@ pub struct Tracker {
 impl Tracker {
     /// A tracker with a bar if stderr is a terminal, none otherwise (pipes, files, CI logs).
     pub fn new() -> Tracker {
-        let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = (std::io::stderr().is_terminal() && !crate::conventions::quiet()).then(|| {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             bar.set_style(
                 ProgressStyle::with_template(
@@ -90,6 +90,9 @@ impl Tracker {
 
     /// Prints a line on stderr without tearing the bar.
     pub fn note(&self, line: &str) {
+        if crate::conventions::quiet() {
+            return;
+        }
         match &self.bar {
             Some(bar) => bar.suspend(|| eprintln!("{line}")),
             None => eprintln!("{line}"),

@@ -1,0 +1,108 @@
+//! `--purpose` checked before any request: a typo (`fine_tune`) is caught with a suggestion;
+//! `--allow-unknown-purpose` sends a value this version does not know as given.
+
+use crate::failure::Failure;
+
+/// The purposes the API documents (and the SDK's `Purpose` names).
+pub const KNOWN: [&str; 6] = [
+    "assistants",
+    "batch",
+    "fine-tune",
+    "vision",
+    "user_data",
+    "evals",
+];
+
+/// Accepts a known purpose, or any with `allow_unknown`; otherwise explains, with the closest
+/// known purpose when there is one.
+pub fn check(purpose: &str, allow_unknown: bool) -> Result<(), Failure> {
+    if KNOWN.contains(&purpose) || allow_unknown {
+        return Ok(());
+    }
+    let message = match closest(purpose) {
+        Some(known) => format!("unknown purpose {purpose:?}: did you mean {known}?"),
+        None => format!("unknown purpose {purpose:?}"),
+    };
+    Err(Failure::invalid_input(message)
+        .with_hint(format!("known purposes: {}", KNOWN.join(", ")))
+        .with_hint("to send a purpose this version does not know, add --allow-unknown-purpose"))
+}
+
+/// The known purpose `purpose` most likely meant: the same once case and separators are
+/// ignored, or within two edits.
+fn closest(purpose: &str) -> Option<&'static str> {
+    let squash = |s: &str| {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+    };
+    let wanted = squash(purpose);
+    if let Some(same) = KNOWN.iter().find(|k| squash(k) == wanted) {
+        return Some(same);
+    }
+    KNOWN
+        .iter()
+        .map(|k| (edit_distance(&squash(k), &wanted), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (diagonal + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uploads_ext::Purpose;
+
+    /// Whether the SDK knows `purpose` as one of its named values.
+    fn sdk_knows(purpose: &str) -> bool {
+        !matches!(Purpose::from(purpose), Purpose::Unrecognized(_))
+    }
+
+    #[test]
+    fn the_known_list_matches_the_sdk() {
+        assert!(KNOWN.iter().all(|k| sdk_knows(k)));
+        assert!(!sdk_knows("fine_tune"));
+    }
+
+    #[test]
+    fn typos_get_a_suggestion_and_strangers_do_not() {
+        for (typo, meant) in [
+            ("fine_tune", "fine-tune"),
+            ("finetune", "fine-tune"),
+            ("Fine-Tune", "fine-tune"),
+            ("asistants", "assistants"),
+            ("user-data", "user_data"),
+            ("bach", "batch"),
+        ] {
+            let err = check(typo, false).unwrap_err();
+            assert_eq!(
+                err.message,
+                format!("unknown purpose {typo:?}: did you mean {meant}?")
+            );
+            assert_eq!(err.exit_code, crate::failure::EXIT_INVALID_INPUT);
+        }
+        let err = check("embeddings", false).unwrap_err();
+        assert_eq!(err.message, "unknown purpose \"embeddings\"");
+        assert!(check("embeddings", true).is_ok());
+        assert!(check("fine-tune", false).is_ok());
+    }
+}
