@@ -6,8 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{content, write_file};
-use uploads_ext::retry::RetryPolicy;
+use common::{content, fake_client, write_file};
 use uploads_ext::upload::FailurePolicy;
 use uploads_ext::{Cleanup, Client, ErrorKind, Purpose};
 use uploads_fake::{FakeConfig, FakeServer, Fault, FaultPlan, Route, UploadStatus as FakeStatus};
@@ -15,24 +14,25 @@ use uploads_fake::{FakeConfig, FakeServer, Fault, FaultPlan, Route, UploadStatus
 const KIB: u64 = 1024;
 
 fn client_for(server: &FakeServer) -> Client {
-    Client::builder()
-        .ignore_env()
-        .base_url(server.base_url())
-        .api_key(server.api_key())
-        .timeout(Duration::from_secs(5))
-        .retry_policy(RetryPolicy {
-            initial_backoff: Duration::from_millis(1),
-            max_backoff: Duration::from_millis(5),
-            ..RetryPolicy::default()
-        })
-        .build()
-        .unwrap()
+    fake_client(server, Duration::from_secs(5))
 }
 
 async fn server_with(plan: FaultPlan) -> FakeServer {
     FakeServer::start_with(FakeConfig::default().with_fault_plan(plan))
         .await
         .unwrap()
+}
+
+/// Uploads one 16 KiB file with default settings and returns the error it must end in.
+async fn failing_upload(server: &FakeServer, seed: u64) -> uploads_ext::Error {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "f.bin", &content(16 * KIB, seed));
+    client_for(server)
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .send()
+        .await
+        .unwrap_err()
 }
 
 fn state_of(journal: &std::path::Path) -> String {
@@ -71,15 +71,7 @@ async fn a_complete_answer_lost_after_commit_is_completion_unknown_and_the_uploa
 #[tokio::test]
 async fn an_undecodable_complete_success_is_completion_unknown_never_cancelled() {
     let server = server_with(FaultPlan::new().nth(Route::Complete, 1, Fault::UndecodableOk)).await;
-    let client = client_for(&server);
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_file(dir.path(), "u.bin", &content(16 * KIB, 2));
-    let err = client
-        .upload_file(&path)
-        .purpose(Purpose::Batch)
-        .send()
-        .await
-        .unwrap_err();
+    let err = failing_upload(&server, 2).await;
     assert_eq!(err.kind(), ErrorKind::CompletionUnknown, "{err}");
     let id = err.upload_id().unwrap();
     assert_eq!(server.upload(id).unwrap().status, FakeStatus::Completed);
@@ -90,15 +82,7 @@ async fn an_undecodable_complete_success_is_completion_unknown_never_cancelled()
 async fn an_undecodable_create_success_without_an_id_is_reported_as_unidentified() {
     // The fake's undecodable answer is cut off before the id (mockito covers one that names it).
     let server = server_with(FaultPlan::new().nth(Route::Create, 1, Fault::UndecodableOk)).await;
-    let client = client_for(&server);
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_file(dir.path(), "d.bin", &content(16 * KIB, 3));
-    let err = client
-        .upload_file(&path)
-        .purpose(Purpose::Batch)
-        .send()
-        .await
-        .unwrap_err();
+    let err = failing_upload(&server, 3).await;
     assert_eq!(err.kind(), ErrorKind::Decode, "{err}");
     assert_eq!(err.upload_id(), None, "no id is invented");
     assert_eq!(
@@ -120,15 +104,7 @@ async fn an_undecodable_create_success_without_an_id_is_reported_as_unidentified
 async fn a_lost_create_answer_is_unidentified_not_nothing() {
     let server =
         server_with(FaultPlan::new().random(Route::Create, 1.0, Fault::DropAfterCommit)).await;
-    let client = client_for(&server);
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_file(dir.path(), "l.bin", &content(16 * KIB, 7));
-    let err = client
-        .upload_file(&path)
-        .purpose(Purpose::Batch)
-        .send()
-        .await
-        .unwrap_err();
+    let err = failing_upload(&server, 7).await;
     assert_eq!(err.cleanup(), Some(&Cleanup::Unidentified), "{err}");
     assert!(err.is_transient(), "running it again may work: {err}");
 }
@@ -139,15 +115,7 @@ async fn a_failing_cancel_leaves_the_upload_pending_and_says_so() {
         .nth(Route::AddPart, 1, Fault::status(400))
         .random(Route::Cancel, 1.0, Fault::status(503));
     let server = server_with(plan).await;
-    let client = client_for(&server);
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_file(dir.path(), "f.bin", &content(16 * KIB, 4));
-    let err = client
-        .upload_file(&path)
-        .purpose(Purpose::Batch)
-        .send()
-        .await
-        .unwrap_err();
+    let err = failing_upload(&server, 4).await;
     assert!(
         matches!(err.cleanup(), Some(Cleanup::CancelFailed { .. })),
         "{err:?}"
