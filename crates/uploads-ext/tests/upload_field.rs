@@ -5,12 +5,11 @@
 
 mod common;
 
-use common::{content, write_file};
+use common::{content, fake_client, write_file};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
-use uploads_ext::retry::RetryPolicy;
 use uploads_ext::upload::FailurePolicy;
 use uploads_ext::{Cleanup, Client, ErrorKind, Purpose};
 use uploads_fake::{
@@ -20,18 +19,7 @@ use uploads_fake::{
 const KIB: u64 = 1024;
 
 fn client_for(server: &FakeServer, timeout: Duration) -> Client {
-    Client::builder()
-        .ignore_env()
-        .base_url(server.base_url())
-        .api_key(server.api_key())
-        .timeout(timeout)
-        .retry_policy(RetryPolicy {
-            initial_backoff: Duration::from_millis(1),
-            max_backoff: Duration::from_millis(5),
-            ..RetryPolicy::default()
-        })
-        .build()
-        .unwrap()
+    fake_client(server, timeout)
 }
 
 async fn server_with(faults: Faults) -> FakeServer {

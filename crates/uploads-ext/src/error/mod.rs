@@ -146,6 +146,10 @@ pub enum Cleanup {
     },
     /// No Upload had been created: nothing to clean up.
     NotNeeded,
+    /// The `create` request's outcome is unknown (its answer was lost or could not be decoded
+    /// and named no id): an Upload may exist that nobody can name. Nothing was cancelled; such
+    /// an Upload expires unused (an hour after creation).
+    Unidentified,
 }
 
 impl fmt::Display for Cleanup {
@@ -158,6 +162,9 @@ impl fmt::Display for Cleanup {
             }
             Cleanup::Retained { journal: None } => f.write_str("the upload was left as it is"),
             Cleanup::NotNeeded => f.write_str("no upload had been created"),
+            Cleanup::Unidentified => {
+                f.write_str("an upload may have been created but its id is unknown")
+            }
         }
     }
 }

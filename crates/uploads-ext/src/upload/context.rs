@@ -222,9 +222,12 @@ async fn create(
     if let Some(after) = input.expires_after {
         create = create.expires_after(after);
     }
+    finalizer.creating(true);
     create.send().await.inspect_err(|err| {
         if let Some(id) = err.undecoded_id() {
             finalizer.upload_created(id);
+        } else if !err.outcome_unknown() {
+            finalizer.creating(false);
         }
     })
 }

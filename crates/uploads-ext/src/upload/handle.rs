@@ -90,6 +90,8 @@ pub(crate) struct Finalizer {
     cancel_timeout: Duration,
     journal: Option<PathBuf>,
     upload_id: Option<String>,
+    /// A `create` was sent whose outcome is not known to be a refusal.
+    creating: bool,
     /// False while a `complete` may have been performed: a cancel then could only fail or, worse,
     /// claim something untrue.
     may_cancel: bool,
@@ -104,9 +106,15 @@ impl Finalizer {
             cancel_timeout,
             journal: None,
             upload_id: None,
+            creating: false,
             may_cancel: true,
             armed: true,
         }
+    }
+
+    /// A `create` is about to be sent (`true`), or was definitely refused (`false`).
+    pub(crate) fn creating(&mut self, creating: bool) {
+        self.creating = creating;
     }
 
     /// From now on there is an Upload to clean up.
@@ -133,7 +141,12 @@ impl Finalizer {
     pub(crate) async fn fail(mut self, err: Error) -> Error {
         self.armed = false;
         let Some(target) = self.target() else {
-            return err.with_cleanup(Cleanup::NotNeeded);
+            let cleanup = if self.creating {
+                Cleanup::Unidentified
+            } else {
+                Cleanup::NotNeeded
+            };
+            return err.with_cleanup(cleanup);
         };
         let err = err.with_upload_id(target.upload_id.clone());
         let keep = self.policy == FailurePolicy::Keep || !self.may_cancel;

@@ -102,3 +102,20 @@ pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     std::fs::write(&path, bytes).unwrap();
     path
 }
+
+/// A client of `server` that retries quickly (the policy itself is tested elsewhere), with
+/// `timeout` as its bound on time without progress.
+pub fn fake_client(server: &uploads_fake::FakeServer, timeout: std::time::Duration) -> Client {
+    Client::builder()
+        .ignore_env()
+        .base_url(server.base_url())
+        .api_key(server.api_key())
+        .timeout(timeout)
+        .retry_policy(uploads_ext::retry::RetryPolicy {
+            initial_backoff: std::time::Duration::from_millis(1),
+            max_backoff: std::time::Duration::from_millis(5),
+            ..uploads_ext::retry::RetryPolicy::default()
+        })
+        .build()
+        .unwrap()
+}
