@@ -7,7 +7,7 @@
 //! delay is exponential backoff with jitter: `initial_backoff * 2^(attempt-1)`, capped at
 //! `max_backoff`, scaled by a random factor in `[0.75, 1.0]`.
 
-pub mod classify;
+pub(crate) mod classify;
 mod gate;
 
 use std::time::Duration;
