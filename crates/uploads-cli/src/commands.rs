@@ -5,14 +5,14 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use uploads_ext::{FailurePolicy, Purpose, Upload};
+use uploads_ext::{CompletedUpload, FailurePolicy, Purpose, Upload};
 
 use crate::client::client;
 use crate::duration::human_duration;
 use crate::failure::Failure;
 use crate::outcome::{self, CommandKind, Context};
 use crate::progress::Tracker;
-use crate::signals::Interrupt;
+use crate::signals::{Interrupt, SDK_CANCEL_TIMEOUT};
 use crate::size::human_bytes;
 use crate::{print_stdout, to_json, CancelArgs, ResumeArgs, UploadArgs};
 
@@ -50,7 +50,11 @@ pub async fn upload(args: UploadArgs) -> Result<(), Failure> {
         .md5(!args.no_md5)
         .failure_policy(policy(args.keep_on_failure))
         .on_progress(tracker.callback())
-        .cancellation_token(interrupt.token());
+        .cancellation_token(interrupt.token())
+        .cancel_timeout(SDK_CANCEL_TIMEOUT);
+    if let Some(retries) = args.client.max_retries {
+        builder = builder.part_retries(retries);
+    }
     if let Some(mime_type) = &args.mime_type {
         builder = builder.mime_type(mime_type.clone());
     }
@@ -95,7 +99,11 @@ pub async fn resume(args: ResumeArgs) -> Result<(), Failure> {
         .resume_upload(&args.journal)
         .failure_policy(policy(keep))
         .on_progress(tracker.callback())
-        .cancellation_token(interrupt.token());
+        .cancellation_token(interrupt.token())
+        .cancel_timeout(SDK_CANCEL_TIMEOUT);
+    if let Some(retries) = args.client.max_retries {
+        builder = builder.part_retries(retries);
+    }
     if let Some(concurrency) = args.concurrency {
         builder = builder.concurrency(concurrency);
     }
@@ -146,7 +154,7 @@ fn policy(keep: bool) -> FailurePolicy {
 /// Runs an upload or resume to its end: the SDK's answer, or [`crate::signals::CLEANUP_GRACE`]
 /// after a signal, whichever comes first; then prints the result or builds the failure.
 async fn run_to_end(
-    send: impl Future<Output = uploads_ext::Result<Upload>>,
+    send: impl Future<Output = uploads_ext::Result<CompletedUpload>>,
     tracker: &Tracker,
     interrupt: &Interrupt,
     mut context: Context,
@@ -164,10 +172,7 @@ async fn run_to_end(
     };
     tracker.finish();
     match result {
-        Ok(upload) => {
-            outcome::check_completed(&upload)?;
-            print_upload(&upload, tracker, started.elapsed(), json)
-        }
+        Ok(done) => print_upload(done.upload(), tracker, started.elapsed(), json),
         Err(err) => {
             context.signal = interrupt.received();
             context.upload_id = tracker.upload_id();

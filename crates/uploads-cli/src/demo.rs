@@ -154,10 +154,10 @@ async fn run(server: &FakeServer, args: &DemoArgs) -> Result<(), Failure> {
         outcome::from_error(&e, &context)
     })?;
 
-    let snapshot = server.upload(&upload.id).ok_or_else(|| {
+    let snapshot = server.upload(upload.upload_id()).ok_or_else(|| {
         Failure::other(format!(
             "the fake server does not know upload {}",
-            upload.id
+            upload.upload_id()
         ))
     })?;
     let server_sha256 = snapshot.content_sha256.clone();
@@ -179,7 +179,7 @@ async fn run(server: &FakeServer, args: &DemoArgs) -> Result<(), Failure> {
         sha256,
         server_sha256,
         verified,
-        upload,
+        upload: upload.into_upload(),
     };
 
     if args.json {

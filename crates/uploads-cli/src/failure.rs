@@ -42,6 +42,9 @@ pub enum Cleanup {
     },
     /// Nothing needed cleaning up (no upload was created, or it is no longer pending).
     NotNeeded,
+    /// The answer to `create` was lost: an upload may exist whose id nobody knows. Nothing was
+    /// cancelled; such an upload expires unused an hour after its creation.
+    Unidentified,
 }
 
 /// A failed command: what to print and which exit code to return. Boxed, so that results

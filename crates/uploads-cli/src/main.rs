@@ -133,7 +133,8 @@ pub struct ClientArgs {
     /// Give up on a request attempt after this many seconds (decimals allowed; default 600).
     #[arg(long, value_name = "SECONDS", value_parser = duration::parse_seconds)]
     pub timeout: Option<Duration>,
-    /// Retries of a failed request before giving up on it (default 2; 0 disables retrying).
+    /// Retries of a failed request before giving up on it (default 2, and 5 for each part;
+    /// 0 disables retrying).
     #[arg(long, value_name = "N")]
     pub max_retries: Option<u32>,
 }

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use uploads_ext::{Error, ErrorKind, Upload, UploadStatus};
+use uploads_ext::{Error, ErrorKind};
 
 use crate::describe::describe;
 use crate::duration::human_duration;
@@ -94,7 +94,22 @@ pub fn from_error(err: &Error, ctx: &Context) -> Failure {
     if let (Some(id), Some(cleanup)) = (&upload_id, &failure.cleanup) {
         let retry_helps = ctx.signal.is_some() || transient(err) || fixable(err);
         let hints = next_steps(id, cleanup, retry_helps, ctx);
-        failure.hints.extend(hints);
+        // The SDK's message may already say that the upload was cancelled.
+        let said = failure
+            .message
+            .contains(&format!("upload {id} was cancelled"));
+        failure.hints.extend(
+            hints
+                .into_iter()
+                .filter(|h| !(said && h.ends_with("was cancelled"))),
+        );
+    } else if matches!(err.cleanup(), Some(uploads_ext::Cleanup::Unidentified)) {
+        failure.cleanup = Some(Cleanup::Unidentified);
+        failure.hints.push(
+            "the answer to create was lost: an upload may exist whose id is unknown; it was not \
+             cancelled and expires unused an hour after its creation"
+                .to_owned(),
+        );
     } else if ctx.signal.is_none() && transient(err) && ctx.command == CommandKind::Upload {
         failure
             .hints
@@ -148,35 +163,6 @@ pub fn cleanup_timed_out(signal: Signal, upload_id: Option<&str>, ctx: &Context)
     )
 }
 
-/// Checks a successful `complete` answer: anything but status `completed` with a File is a
-/// failure (the API said 200, but the upload did not become a File).
-pub fn check_completed(upload: &Upload) -> Result<(), Failure> {
-    if upload.status == UploadStatus::Completed && upload.file.is_some() {
-        return Ok(());
-    }
-    let file = match &upload.file {
-        Some(file) => format!("File {}", file.id),
-        None => "no File".to_owned(),
-    };
-    let mut failure = Failure::new(
-        EXIT_FAILURE,
-        "not_completed",
-        format!(
-            "complete_upload: the API answered for upload {} with status '{}' and {file}: the \
-             upload did not complete",
-            upload.id, upload.status
-        ),
-    );
-    failure.upload_id = Some(upload.id.clone());
-    if upload.status == UploadStatus::Pending {
-        failure.hints.push(format!(
-            "upload {0} may still be pending: cancel it with: openai-uploads cancel {0}",
-            upload.id
-        ));
-    }
-    Err(failure)
-}
-
 /// 0/1/2/3 or the signal's code.
 fn exit_code(err: &Error, ctx: &Context) -> u8 {
     if let Some(signal) = ctx.signal {
@@ -188,6 +174,7 @@ fn exit_code(err: &Error, ctx: &Context) -> u8 {
     match err.kind() {
         ErrorKind::InvalidInput => EXIT_INVALID_INPUT,
         // The journal given to `resume`, or one that cannot be written before the upload exists.
+        ErrorKind::Journal if journal_busy(err) => EXIT_FAILURE,
         ErrorKind::Journal if ctx.command == CommandKind::Resume || err.upload_id().is_none() => {
             EXIT_INVALID_INPUT
         }
@@ -198,21 +185,18 @@ fn exit_code(err: &Error, ctx: &Context) -> u8 {
 }
 
 /// The answer to `complete` was lost and a retry says the upload is no longer pending.
-///
-/// Until the SDK reports this as its own kind, recognised by its shape: `complete_upload`
-/// refused with a 4xx on a retry, i.e. after an earlier attempt whose answer never arrived.
 fn completion_unknown(err: &Error) -> bool {
-    err.operation() == Some("complete_upload")
-        && err.attempts() > 1
-        && err.status().is_some_and(|s| s.as_u16() == 400)
+    err.kind() == ErrorKind::CompletionUnknown
 }
 
 /// A retry of the whole upload (or `resume`) may succeed without changing anything.
 fn transient(err: &Error) -> bool {
-    matches!(
-        err.kind(),
-        ErrorKind::Timeout | ErrorKind::Connection | ErrorKind::RateLimited | ErrorKind::Server
-    ) || err.status().is_some_and(|s| s.as_u16() == 408)
+    err.is_transient()
+}
+
+/// Another process holds the journal's lock (it is resuming the same upload).
+fn journal_busy(err: &Error) -> bool {
+    err.kind() == ErrorKind::Journal && err.to_string().contains("in use by another process")
 }
 
 /// A retry may succeed once the user fixed something local (the key, the file's permissions).
@@ -223,22 +207,45 @@ fn fixable(err: &Error) -> bool {
     )
 }
 
-/// What was done about the upload, as far as the SDK tells.
+/// What was done about the upload, as the SDK reports it.
 fn cleanup(err: &Error, ctx: &Context) -> Cleanup {
-    match err.kind() {
-        // Nothing left to clean up: the upload is gone or no longer pending.
-        ErrorKind::Expired | ErrorKind::NotFound => return Cleanup::NotNeeded,
-        ErrorKind::Cancelled if ctx.signal.is_none() => return Cleanup::NotNeeded,
-        _ if completion_unknown(err) => return Cleanup::NotNeeded,
-        _ => {}
+    if journal_busy(err) {
+        // Another process is resuming this upload: leave it alone.
+        return Cleanup::NotNeeded;
     }
-    if ctx.keep {
-        Cleanup::Retained {
-            journal: existing_journal(ctx),
+    match err.cleanup() {
+        Some(uploads_ext::Cleanup::Cancelled) => Cleanup::Cancelled,
+        Some(uploads_ext::Cleanup::CancelFailed { reason }) => Cleanup::CancelFailed {
+            reason: reason.clone(),
+        },
+        Some(uploads_ext::Cleanup::Retained { journal }) => Cleanup::Retained {
+            journal: journal.clone().filter(|j| j.exists()),
+        },
+        // A refused resume leaves its upload as it was: pending, as far as anyone knows.
+        Some(uploads_ext::Cleanup::NotNeeded)
+            if ctx.command == CommandKind::Resume
+                && matches!(
+                    err.kind(),
+                    ErrorKind::Journal
+                        | ErrorKind::FileChanged
+                        | ErrorKind::InvalidInput
+                        | ErrorKind::Io
+                ) =>
+        {
+            Cleanup::Retained {
+                journal: existing_journal(ctx),
+            }
         }
-    } else {
-        // The SDK sends a cancel but does not report whether it succeeded.
-        Cleanup::CancelUnconfirmed
+        Some(uploads_ext::Cleanup::NotNeeded) => Cleanup::NotNeeded,
+        Some(uploads_ext::Cleanup::Unidentified) => Cleanup::Unidentified,
+        // Not reported (a refused resume, or a cleanup kind this CLI does not know yet).
+        _ => match err.kind() {
+            ErrorKind::Expired | ErrorKind::NotFound | ErrorKind::Cancelled => Cleanup::NotNeeded,
+            _ if ctx.keep => Cleanup::Retained {
+                journal: existing_journal(ctx),
+            },
+            _ => Cleanup::CancelUnconfirmed,
+        },
     }
 }
 
@@ -246,7 +253,15 @@ fn cleanup(err: &Error, ctx: &Context) -> Cleanup {
 fn next_steps(id: &str, cleanup: &Cleanup, retry_helps: bool, ctx: &Context) -> Vec<String> {
     let cancel = format!("openai-uploads cancel {id}");
     match cleanup {
-        Cleanup::Cancelled => vec![format!("upload {id} was cancelled")],
+        Cleanup::Cancelled => {
+            let mut hints = vec![format!("upload {id} was cancelled")];
+            if retry_helps && ctx.command == CommandKind::Upload {
+                hints.push(
+                    "rerun with --keep-on-failure to keep a failed upload resumable".to_owned(),
+                );
+            }
+            hints
+        }
         Cleanup::CancelFailed { reason } => vec![format!(
             "could not cancel upload {id} ({reason}): cancel it with: {cancel}"
         )],
@@ -272,7 +287,8 @@ fn next_steps(id: &str, cleanup: &Cleanup, retry_helps: bool, ctx: &Context) -> 
                 format!("or cancel it with: {cancel}"),
             ],
             _ => vec![format!(
-                "upload {id} is still pending (until it expires){}: cancel it with: {cancel}",
+                "upload {id} was not cancelled{}: if it is still pending, cancel it with: \
+                 {cancel}",
                 if retry_helps {
                     ""
                 } else {
@@ -280,7 +296,7 @@ fn next_steps(id: &str, cleanup: &Cleanup, retry_helps: bool, ctx: &Context) -> 
                 }
             )],
         },
-        Cleanup::NotNeeded => Vec::new(),
+        Cleanup::NotNeeded | Cleanup::Unidentified => Vec::new(),
     }
 }
 
@@ -303,10 +319,9 @@ fn what_is_wrong(err: &Error) -> Option<&'static str> {
 
 /// The stable name of an error kind in `--json` output.
 fn kind_name(err: &Error) -> &'static str {
-    if completion_unknown(err) {
-        return "completion_unknown";
-    }
     match err.kind() {
+        ErrorKind::CompletionUnknown => "completion_unknown",
+        ErrorKind::UnexpectedResponse => "unexpected_response",
         ErrorKind::InvalidInput => "invalid_input",
         ErrorKind::Io => "io",
         ErrorKind::FileChanged => "file_changed",

@@ -18,6 +18,10 @@ use crate::progress::Tracker;
 /// How long the SDK's cleanup (a best-effort cancel) may take after a signal.
 pub const CLEANUP_GRACE: Duration = Duration::from_secs(10);
 
+/// The SDK's own bound on its cancel: shorter than [`CLEANUP_GRACE`], so that the SDK reports
+/// a cancel that did not answer (and the CLI prints it) before the CLI stops waiting.
+pub const SDK_CANCEL_TIMEOUT: Duration = Duration::from_secs(8);
+
 /// A signal that stops the command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {

@@ -373,10 +373,12 @@ fn kept_upload_can_be_resumed() {
     let (dir, path, sha) = temp_file(len, 8);
     let journal = dir.path().join("upload.journal");
 
-    // Every part fails (after the default 2 retries): the upload is kept, not cancelled.
+    // Every part fails (no retries): the upload is kept, not cancelled.
     let out = run(cli(&server).args(["upload"]).arg(&path).args([
         "--purpose",
         "fine-tune",
+        "--max-retries",
+        "0",
         "--part-size",
         "64KiB",
         "--concurrency",

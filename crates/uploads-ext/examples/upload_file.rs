@@ -35,8 +35,8 @@ async fn main() {
     match result {
         Ok(upload) => println!(
             "upload {} completed: file {}",
-            upload.id,
-            upload.file.map(|f| f.id).unwrap_or_default()
+            upload.upload_id(),
+            upload.file_id()
         ),
         Err(e) => {
             eprintln!("error: {e}");

@@ -19,6 +19,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::options::{RedactedHeaders, RequestOptions};
 use crate::part::{PartBody, SentCallback};
 use crate::retry::{BackoffGate, RetryPolicy, Sleep};
+use crate::timeout::{without_progress_for, ProgressSignal};
 use crate::types::{Purpose, Upload, UploadPart};
 
 /// The most bytes one upload may hold (8 GiB).
@@ -243,66 +244,127 @@ impl Client {
         }
     }
 
-    /// Sends a part, sharing `gate` (an upload-wide rate-limit pause) and reporting sent bytes.
+    /// Sends a part of a chunked upload, sharing `gate` (an upload-wide rate-limit pause),
+    /// reporting sent bytes, with its own retry budget (`retries`).
     pub(crate) async fn add_part_with(
         &self,
         upload_id: &str,
         body: &PartBody,
         gate: &BackoffGate,
+        retries: u32,
         on_sent: Option<SentCallback>,
-        on_retry: &(dyn Fn() + Send + Sync),
+        on_retry: &(dyn Fn(&Error) + Send + Sync),
     ) -> Result<UploadPart> {
-        let options = RequestOptions::default();
-        self.add_part_with_options(upload_id, body, gate, on_sent, on_retry, &options)
-            .await
+        let call = PartCall {
+            gate,
+            retries: Some(retries),
+            on_sent,
+            on_retry,
+            options: &RequestOptions::default(),
+        };
+        self.send_part(upload_id, body, call).await
     }
 
-    /// [`add_part_with`](Self::add_part_with) with per-request options.
-    pub(crate) async fn add_part_with_options(
+    async fn send_part(
         &self,
         upload_id: &str,
         body: &PartBody,
-        gate: &BackoffGate,
-        on_sent: Option<SentCallback>,
-        on_retry: &(dyn Fn() + Send + Sync),
-        options: &RequestOptions,
+        call: PartCall<'_>,
     ) -> Result<UploadPart> {
         let prepared = self
-            .prepare(options)
+            .prepare(call.options)
             .and_then(|p| body.validate().map(|()| p))
             .map_err(|e| e.with_operation("add_upload_part"))?;
         let config = &*prepared.config;
-        self.execute(
-            "add_upload_part",
-            Some(upload_id),
-            &prepared,
-            gate,
-            on_retry,
-            || async {
-                let part = body.to_multipart(on_sent.clone()).await?;
-                uploads_api::add_upload_part(config, upload_id, part)
-                    .await
-                    .map_err(Error::from_generated)
-            },
-        )
+        let progress = ProgressSignal::new();
+        // Each chunk the connection takes is progress; the caller's counter sees it too.
+        let on_sent: SentCallback = {
+            let (progress, user) = (progress.clone(), call.on_sent);
+            Arc::new(move |n| {
+                progress.touch();
+                if let Some(cb) = &user {
+                    cb(n);
+                }
+            })
+        };
+        let run = Call {
+            operation: "add_upload_part",
+            upload_id: Some(upload_id),
+            prepared: &prepared,
+            gate: call.gate,
+            retries: call.retries,
+            progress: &progress,
+            on_retry: call.on_retry,
+        };
+        self.execute(run, || async {
+            let part = body.to_multipart(Some(on_sent.clone())).await?;
+            uploads_api::add_upload_part(config, upload_id, part)
+                .await
+                .map_err(Error::from_generated)
+        })
         .await
     }
 
-    /// Runs one operation with retries. `attempt` is called once per attempt.
-    async fn execute<T, F, Fut>(
+    /// Sends `complete` and tells whether an earlier attempt's outcome was unknown (its answer
+    /// lost or timed out), which makes a later "not pending" answer ambiguous.
+    pub(crate) async fn complete_tracking(
         &self,
-        operation: &'static str,
-        upload_id: Option<&str>,
-        prepared: &Prepared<'_>,
-        gate: &BackoffGate,
-        on_retry: &(dyn Fn() + Send + Sync),
-        mut attempt: F,
-    ) -> Result<T>
+        upload_id: &str,
+        request: CompleteUploadRequest,
+        options: &RequestOptions,
+    ) -> (Result<Upload>, bool) {
+        let prepared = match self.prepare(options) {
+            Ok(p) => p,
+            Err(e) => return (Err(e.with_operation("complete_upload")), false),
+        };
+        let unknown = std::sync::atomic::AtomicBool::new(false);
+        let on_retry = |e: &Error| {
+            if e.outcome_unknown() {
+                unknown.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        };
+        let config = &*prepared.config;
+        let gate = BackoffGate::default();
+        let progress = ProgressSignal::new();
+        let call = Call {
+            operation: "complete_upload",
+            upload_id: Some(upload_id),
+            prepared: &prepared,
+            gate: &gate,
+            retries: None,
+            progress: &progress,
+            on_retry: &on_retry,
+        };
+        let result = self
+            .execute(call, || {
+                let request = request.clone();
+                async move {
+                    uploads_api::complete_upload(config, upload_id, request)
+                        .await
+                        .map_err(Error::from_generated)
+                }
+            })
+            .await;
+        (result, unknown.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Runs one operation with retries. `attempt` is called once per attempt.
+    async fn execute<T, F, Fut>(&self, call: Call<'_>, mut attempt: F) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
+        let Call {
+            operation,
+            upload_id,
+            prepared,
+            gate,
+            retries,
+            progress,
+            on_retry,
+        } = call;
         let policy = &prepared.retry;
+        let retries = retries.unwrap_or(policy.max_retries);
         let timeout = prepared.timeout;
         let mut number = 0u32;
         loop {
@@ -317,16 +379,9 @@ impl Client {
                 request_id = tracing::field::Empty,
             );
             let started = Instant::now();
-            let outcome = match tokio::time::timeout(timeout, attempt())
+            let outcome = without_progress_for(timeout, progress, attempt())
                 .instrument(span.clone())
-                .await
-            {
-                Ok(outcome) => outcome,
-                Err(_) => Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!("no response within {timeout:?}"),
-                )),
-            };
+                .await;
             let elapsed_ms = started.elapsed().as_millis() as u64;
             let err = match outcome {
                 Ok(value) => {
@@ -341,7 +396,7 @@ impl Client {
             };
             let status = err.status().map(|s| s.as_u16()).unwrap_or(0);
             let request_id = err.request_id().unwrap_or("");
-            if number > policy.max_retries || !err.is_retryable() {
+            if number > retries || !err.is_retryable() {
                 // The caller receives this error; debug level keeps it from being printed twice.
                 tracing::debug!(parent: &span, status, request_id, elapsed_ms, kind = ?err.kind(),
                     "request failed: {err}");
@@ -350,7 +405,7 @@ impl Client {
             let delay = policy.delay(number, err.retry_after());
             tracing::info!(parent: &span, status, request_id, elapsed_ms, kind = ?err.kind(),
                 delay_ms = delay.as_millis() as u64, "request failed, retrying: {err}");
-            on_retry();
+            on_retry(&err);
             if err.kind() == ErrorKind::RateLimited {
                 // Everyone sharing the gate pauses, not only this request.
                 gate.defer(delay, self.sleeper());
@@ -361,7 +416,51 @@ impl Client {
     }
 }
 
-fn no_retry_hook() {}
+/// What [`Client::execute`] needs to know about one operation besides its attempt.
+struct Call<'a> {
+    operation: &'static str,
+    upload_id: Option<&'a str>,
+    prepared: &'a Prepared<'a>,
+    gate: &'a BackoffGate,
+    /// Retries after the first attempt; `None`: the prepared policy's.
+    retries: Option<u32>,
+    /// Restarted by each attempt; the timeout bounds the time without progress.
+    progress: &'a ProgressSignal,
+    /// Told about each failure that is about to be retried.
+    on_retry: &'a (dyn Fn(&Error) + Send + Sync),
+}
+
+impl<'a> Call<'a> {
+    /// A call with the prepared policy's retries and no hooks.
+    fn plain(
+        operation: &'static str,
+        upload_id: Option<&'a str>,
+        prepared: &'a Prepared<'a>,
+        gate: &'a BackoffGate,
+        progress: &'a ProgressSignal,
+    ) -> Call<'a> {
+        Call {
+            operation,
+            upload_id,
+            prepared,
+            gate,
+            retries: None,
+            progress,
+            on_retry: &no_retry_hook,
+        }
+    }
+}
+
+/// How one part is sent: see [`Client::add_part_with`].
+struct PartCall<'a> {
+    gate: &'a BackoffGate,
+    retries: Option<u32>,
+    on_sent: Option<SentCallback>,
+    on_retry: &'a (dyn Fn(&Error) + Send + Sync),
+    options: &'a RequestOptions,
+}
+
+fn no_retry_hook(_: &Error) {}
 
 /// What one request runs with; see [`Client::prepare`].
 pub(crate) struct Prepared<'a> {
@@ -380,7 +479,7 @@ macro_rules! request_options {
                 self
             }
 
-            /// Time allowed for each attempt of this request (see [`RequestOptions::timeout`]).
+            /// Longest time without progress for each attempt (see [`RequestOptions::timeout`]).
             pub fn timeout(mut self, timeout: Duration) -> Self {
                 self.options = self.options.timeout(timeout);
                 self
@@ -452,23 +551,17 @@ impl CreateUploadBuilder {
             .and_then(|r| Ok((r, self.client.prepare(&self.options)?)))
             .map_err(|e| e.with_operation("create_upload"))?;
         let config = &*prepared.config;
-        let gate = BackoffGate::default();
+        let (gate, progress) = (BackoffGate::default(), ProgressSignal::new());
+        let call = Call::plain("create_upload", None, &prepared, &gate, &progress);
         self.client
-            .execute(
-                "create_upload",
-                None,
-                &prepared,
-                &gate,
-                &no_retry_hook,
-                || {
-                    let request = request.clone();
-                    async move {
-                        uploads_api::create_upload(config, request)
-                            .await
-                            .map_err(Error::from_generated)
-                    }
-                },
-            )
+            .execute(call, || {
+                let request = request.clone();
+                async move {
+                    uploads_api::create_upload(config, request)
+                        .await
+                        .map_err(Error::from_generated)
+                }
+            })
             .await
     }
 
@@ -543,15 +636,15 @@ impl AddPartBuilder {
     /// Sends the part (retried per the client's policy, re-sending the same bytes).
     pub async fn send(self) -> Result<UploadPart> {
         let gate = BackoffGate::default();
+        let call = PartCall {
+            gate: &gate,
+            retries: None,
+            on_sent: None,
+            on_retry: &no_retry_hook,
+            options: &self.options,
+        };
         self.client
-            .add_part_with_options(
-                &self.upload_id,
-                &self.body,
-                &gate,
-                None,
-                &no_retry_hook,
-                &self.options,
-            )
+            .send_part(&self.upload_id, &self.body, call)
             .await
     }
 }
@@ -590,32 +683,12 @@ impl CompleteUploadBuilder {
             return Err(Error::invalid_input("part_ids must list at least one part")
                 .with_operation("complete_upload"));
         }
-        let prepared = self
-            .client
-            .prepare(&self.options)
-            .map_err(|e| e.with_operation("complete_upload"))?;
         let mut request = CompleteUploadRequest::new(self.part_ids);
         request.md5 = self.md5;
-        let config = &*prepared.config;
-        let gate = BackoffGate::default();
-        let id = self.upload_id.as_str();
         self.client
-            .execute(
-                "complete_upload",
-                Some(id),
-                &prepared,
-                &gate,
-                &no_retry_hook,
-                || {
-                    let request = request.clone();
-                    async move {
-                        uploads_api::complete_upload(config, id, request)
-                            .await
-                            .map_err(Error::from_generated)
-                    }
-                },
-            )
+            .complete_tracking(&self.upload_id, request, &self.options)
             .await
+            .0
     }
 }
 
@@ -631,26 +704,24 @@ pub struct CancelUploadBuilder {
 impl CancelUploadBuilder {
     /// Sends the request.
     pub async fn send(self) -> Result<Upload> {
+        if self.upload_id.trim().is_empty() {
+            return Err(Error::invalid_input("the upload id must not be empty")
+                .with_operation("cancel_upload"));
+        }
         let prepared = self
             .client
             .prepare(&self.options)
             .map_err(|e| e.with_operation("cancel_upload"))?;
         let config = &*prepared.config;
-        let gate = BackoffGate::default();
+        let (gate, progress) = (BackoffGate::default(), ProgressSignal::new());
         let id = self.upload_id.as_str();
+        let call = Call::plain("cancel_upload", Some(id), &prepared, &gate, &progress);
         self.client
-            .execute(
-                "cancel_upload",
-                Some(id),
-                &prepared,
-                &gate,
-                &no_retry_hook,
-                || async move {
-                    uploads_api::cancel_upload(config, id)
-                        .await
-                        .map_err(Error::from_generated)
-                },
-            )
+            .execute(call, || async move {
+                uploads_api::cancel_upload(config, id)
+                    .await
+                    .map_err(Error::from_generated)
+            })
             .await
     }
 }

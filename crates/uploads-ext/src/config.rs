@@ -16,7 +16,8 @@ use crate::retry::{RetryPolicy, Sleep, TokioSleep};
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 /// Default time allowed to establish a connection.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default time allowed for one whole request, a 64 MiB part included (as the official SDKs).
+/// Default longest time a request may go without progress (connecting, between body writes,
+/// waiting for the answer); a slow but moving upload is never cut off.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 /// The user agent this crate sends unless told otherwise.
 pub const USER_AGENT: &str = concat!(
@@ -135,7 +136,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Time allowed for one whole request attempt (default [`DEFAULT_TIMEOUT`]).
+    /// Longest time an attempt may go without progress: connecting, between body writes, or
+    /// waiting for the answer (default [`DEFAULT_TIMEOUT`]). It does not bound a whole attempt,
+    /// so a large part on a slow link is never cut off while bytes keep moving.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self

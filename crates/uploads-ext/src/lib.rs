@@ -16,7 +16,7 @@
 //!     .on_progress(|p| eprintln!("{}/{} bytes", p.bytes_completed, p.bytes_total))
 //!     .send()
 //!     .await?;
-//! println!("file id: {}", upload.file.expect("completed upload has a file").id);
+//! println!("file id: {}", upload.file_id());
 //! # Ok(()) }
 //! ```
 //!
@@ -31,6 +31,7 @@
 //! - [`upload`]: the chunked, parallel, resumable upload of a file, bytes or a reader.
 //! - [`error`]: [`Error`], [`ErrorKind`], [`ApiError`].
 //! - [`retry`]: which failures are retried and how long to wait.
+//! - [`rt`]: the sleeping and wall-clock seams.
 //! - [`part`]: [`PartBody`], the replayable bytes of one part.
 //! - [`types`]: the API's objects ([`Upload`], [`UploadPart`], ...), `#[non_exhaustive]`, with
 //!   open enums and `u64` sizes, so an additive change of the API is not a breaking release.
@@ -57,19 +58,23 @@ pub mod error;
 pub mod options;
 pub mod part;
 pub mod retry;
+pub mod rt;
+mod timeout;
 pub mod types;
 pub mod upload;
 
 pub use client::{Client, MAX_UPLOAD_BYTES};
 pub use config::{ApiKey, ClientBuilder};
-pub use error::{ApiError, Error, ErrorKind, PartContext, Result};
+pub use error::{ApiError, Cleanup, Error, ErrorKind, PartContext, Result};
 pub use options::RequestOptions;
 pub use part::{PartBody, MAX_PART_BYTES};
 pub use types::{
     FileObject, FilePurpose, FileStatus, OpenAiFile, Purpose, Upload, UploadObject, UploadPart,
     UploadPartObject, UploadStatus,
 };
-pub use upload::{FailurePolicy, Progress, UploadFileBuilder, UploadHandle, MD5_ENCODING};
+pub use upload::{
+    CompletedUpload, FailurePolicy, Progress, UploadFileBuilder, UploadHandle, MD5_ENCODING,
+};
 
 // Compiles the crate README's Rust examples as doc tests, so they cannot rot. (The repository
 // README's are compiled by the openai-uploads-spec-tests crate: they are not in this package.)

@@ -44,7 +44,8 @@ impl RequestOptions {
         Self::default()
     }
 
-    /// Time allowed for each attempt of the request (instead of the client's timeout).
+    /// Longest time each attempt may go without progress (instead of the client's timeout; see
+    /// [`ClientBuilder::timeout`](crate::ClientBuilder::timeout)).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self

@@ -160,9 +160,14 @@ impl PartBody {
             Source::Bytes(b) if on_sent.is_none() => {
                 return self.finish(reqwest::multipart::Part::stream_with_length(b.clone(), len));
             }
-            Source::Bytes(b) => Box::pin(futures_util::stream::once(std::future::ready(Ok(
-                b.clone()
-            )))),
+            // Chunked like a file range, so that progress (and the idle timeout) sees each chunk.
+            Source::Bytes(b) => {
+                let chunks: Vec<std::io::Result<Bytes>> = (0..b.len())
+                    .step_by(FILE_READ_CHUNK)
+                    .map(|at| Ok(b.slice(at..(at + FILE_READ_CHUNK).min(b.len()))))
+                    .collect();
+                Box::pin(futures_util::stream::iter(chunks))
+            }
             Source::FileRange { path, range } => {
                 mark_source_errors(open_range(path, range.clone()).await?)
             }

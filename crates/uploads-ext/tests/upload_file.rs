@@ -1,36 +1,20 @@
 //! Chunked uploads against the project's fake server: real HTTP on loopback, parts streamed from
 //! files on disk, parallel parts, injected faults, cancellation, expiry, resume.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{content, write_file};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use md5::{Digest, Md5};
 use uploads_ext::retry::RetryPolicy;
 use uploads_ext::upload::{FailurePolicy, MAX_PARTS};
-use uploads_ext::{Client, ErrorKind, Purpose, UploadStatus};
+use uploads_ext::{Cleanup, Client, ErrorKind, Purpose, UploadStatus};
 use uploads_fake::{FakeConfig, FakeServer, Faults, RetryHint, UploadStatus as FakeStatus};
 
 const KIB: u64 = 1024;
-
-/// Deterministic pseudo-random content (xorshift), so every size has distinct bytes.
-fn content(len: u64, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
-fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path
-}
 
 /// Retries quickly so fault tests stay fast (the policy itself is tested elsewhere).
 fn fast_retries(max: u32) -> RetryPolicy {
@@ -83,14 +67,14 @@ async fn assembles_identical_bytes_for_many_sizes() {
             .send()
             .await
             .unwrap_or_else(|e| panic!("size {size}: {e}"));
-        assert_eq!(upload.status, UploadStatus::Completed);
-        assert_eq!(upload.bytes as u64, size);
-        assert_eq!(upload.filename, format!("f{i}.jsonl"));
-        let snap = server.upload(&upload.id).unwrap();
+        assert_eq!(upload.upload().status, UploadStatus::Completed);
+        assert_eq!(upload.bytes(), size);
+        assert_eq!(upload.upload().filename, format!("f{i}.jsonl"));
+        let snap = server.upload(upload.upload_id()).unwrap();
         assert_eq!(snap.mime_type, "application/jsonl");
         assert_eq!(snap.parts.len() as u64, size.div_ceil(part));
         assert_eq!(
-            server.read_content(&upload.id).unwrap(),
+            server.read_content(upload.upload_id()).unwrap(),
             bytes,
             "size {size}"
         );
@@ -112,9 +96,9 @@ async fn bytes_and_reader_sources_upload_too() {
         .send()
         .await
         .unwrap();
-    assert_eq!(server.read_content(&from_bytes.id).unwrap(), bytes);
+    assert_eq!(server.read_content(from_bytes.upload_id()).unwrap(), bytes);
     assert_eq!(
-        server.upload(&from_bytes.id).unwrap().mime_type,
+        server.upload(from_bytes.upload_id()).unwrap().mime_type,
         "application/octet-stream"
     );
 
@@ -129,8 +113,8 @@ async fn bytes_and_reader_sources_upload_too() {
         .send()
         .await
         .unwrap();
-    let snap = server.upload(&from_reader.id).unwrap();
-    assert_eq!(server.read_content(&from_reader.id).unwrap(), bytes);
+    let snap = server.upload(from_reader.upload_id()).unwrap();
+    assert_eq!(server.read_content(from_reader.upload_id()).unwrap(), bytes);
     assert_eq!(snap.content_md5.as_deref(), Some(md5_hex(&bytes).as_str()));
     assert_eq!(snap.purpose, "user_data");
     assert_eq!(snap.mime_type, "text/jsonl");
@@ -271,7 +255,7 @@ async fn parts_finishing_out_of_order_are_completed_in_file_order() {
         .send()
         .await
         .unwrap();
-    let snap = server.upload(&upload.id).unwrap();
+    let snap = server.upload(upload.upload_id()).unwrap();
     let arrival: Vec<String> = snap.parts.iter().map(|p| p.id.clone()).collect();
     let completed = snap.completed_part_ids.clone().unwrap();
     assert_ne!(
@@ -286,7 +270,7 @@ async fn parts_finishing_out_of_order_are_completed_in_file_order() {
             .size,
         1000
     );
-    assert_eq!(server.read_content(&upload.id).unwrap(), bytes);
+    assert_eq!(server.read_content(upload.upload_id()).unwrap(), bytes);
 }
 
 #[tokio::test]
@@ -308,7 +292,7 @@ async fn concurrency_bound_is_respected_and_reached() {
     hold.release();
     let upload = handle.join().await.unwrap();
     assert_eq!(server.stats().max_parts_in_flight, 3);
-    assert_eq!(server.read_content(&upload.id).unwrap(), bytes);
+    assert_eq!(server.read_content(upload.upload_id()).unwrap(), bytes);
 }
 
 #[tokio::test]
@@ -338,7 +322,7 @@ async fn injected_faults_with_a_fixed_seed_still_assemble_identical_bytes() {
     assert!(stats.faults.server_error > 0, "{stats:?}");
     assert!(stats.faults.rate_limited > 0, "{stats:?}");
     assert!(stats.faults.dropped > 0, "{stats:?}");
-    assert_eq!(server.read_content(&upload.id).unwrap(), bytes);
+    assert_eq!(server.read_content(upload.upload_id()).unwrap(), bytes);
     let last = progress.lock().unwrap().last().cloned().unwrap();
     assert_eq!(last.bytes_completed, bytes.len() as u64);
     assert_eq!(last.parts_completed, 41);
@@ -357,10 +341,14 @@ async fn unrecoverable_failure_cancels_and_names_the_part() {
         .part_size(64 * KIB)
         .concurrency(1)
         .md5(false)
+        .part_retries(1)
+        .part_rounds(0)
         .send()
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Server);
+    assert_eq!(err.cleanup(), Some(&Cleanup::Cancelled));
+    assert!(err.is_transient());
     let part = err.part().expect("part context");
     assert_eq!(part.index, 0);
     assert_eq!(part.range, 0..64 * KIB);
@@ -403,7 +391,7 @@ async fn keep_policy_leaves_the_upload_pending_and_resume_finishes_it() {
     server.set_faults(Faults::none());
     server.reset_stats();
     let upload = client.resume_upload(&journal).send().await.unwrap();
-    assert_eq!(upload.id, id);
+    assert_eq!(upload.upload_id(), id);
     assert_eq!(server.read_content(&id).unwrap(), bytes);
     assert_eq!(server.stats().requests.add_part, 5);
     assert_eq!(
@@ -428,6 +416,18 @@ async fn keep_policy_leaves_the_upload_pending_and_resume_finishes_it() {
     assert_eq!(server.stats().requests.total(), 0);
 }
 
+/// A cancelled upload's journal is gone (it could only block a rerun); nothing was sent since.
+fn err_cleanup_cancelled(server: &FakeServer, journal: &Path) -> u64 {
+    assert!(!journal.exists(), "a cancelled upload's journal is removed");
+    let cancelled = server
+        .uploads()
+        .into_iter()
+        .filter(|u| u.status == FakeStatus::Cancelled)
+        .count();
+    assert_eq!(cancelled, 1);
+    0
+}
+
 #[tokio::test]
 async fn resume_refuses_changed_files_cancelled_and_expired_uploads() {
     let server = server_with(Faults::none().with_seed(3).with_fail_500(1.0)).await;
@@ -449,11 +449,21 @@ async fn resume_refuses_changed_files_cancelled_and_expired_uploads() {
     kept(&expired).await.unwrap_err();
     let mut j: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&expired).unwrap()).unwrap();
-    j["expires_at"] = serde_json::json!(1_000);
+    // Started (by the local clock) long before its relative lifetime ran out.
+    j["started_at"] = serde_json::json!(1_000);
     std::fs::write(&expired, serde_json::to_vec(&j).unwrap()).unwrap();
     server.reset_stats();
     let err = client.resume_upload(&expired).send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Expired, "{err}");
+    assert!(
+        err.upload_id().is_some(),
+        "a refused resume names the upload"
+    );
+    assert!(
+        matches!(err.cleanup(), Some(Cleanup::Retained { .. })),
+        "{err:?}"
+    );
+    assert!(!err.is_transient());
 
     // Cancelled: a failed upload under the default policy is cancelled and says so.
     let cancelled = dir.path().join("cancelled.json");
@@ -462,12 +472,12 @@ async fn resume_refuses_changed_files_cancelled_and_expired_uploads() {
         .purpose(Purpose::Batch)
         .part_size(16 * KIB)
         .journal(&cancelled)
+        .part_retries(0)
+        .part_rounds(0)
         .send()
         .await
         .unwrap_err();
-    server.reset_stats();
-    let err = client.resume_upload(&cancelled).send().await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Cancelled, "{err}");
+    assert_eq!(err_cleanup_cancelled(&server, &cancelled), 0);
 
     // Changed file.
     let changed = dir.path().join("changed.json");
@@ -602,12 +612,12 @@ async fn md5_can_be_disabled_and_expires_after_is_sent() {
         .send()
         .await
         .unwrap();
-    let snap = server.upload(&upload.id).unwrap();
+    let snap = server.upload(upload.upload_id()).unwrap();
     assert_eq!(snap.filename, "renamed.pdf");
     assert_eq!(snap.mime_type, "application/pdf");
     assert_eq!(snap.file_expires_after, Some(7200));
-    assert_eq!(server.read_content(&upload.id).unwrap(), bytes);
-    let file = upload.file.unwrap();
+    assert_eq!(server.read_content(upload.upload_id()).unwrap(), bytes);
+    let file = upload.file();
     assert_eq!(file.expires_at, Some(file.created_at + 7200));
 }
 
@@ -648,5 +658,5 @@ async fn parts_finish_while_a_slow_reader_is_still_producing_the_next_one() {
         .expect("upload stalled waiting on the reader")
         .unwrap();
     feed.await.unwrap();
-    assert_eq!(server.read_content(&upload.id).unwrap(), bytes);
+    assert_eq!(server.read_content(upload.upload_id()).unwrap(), bytes);
 }

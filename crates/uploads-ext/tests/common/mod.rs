@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use uploads_ext::retry::{Sleep, SleepFuture};
@@ -80,4 +81,41 @@ impl LogBuffer {
             .finish();
         tracing::subscriber::set_default(subscriber)
     }
+}
+
+/// Deterministic pseudo-random content (xorshift), so every size has distinct bytes.
+pub fn content(len: u64, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// Writes `bytes` to `dir/name`.
+pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// A client of `server` that retries quickly (the policy itself is tested elsewhere), with
+/// `timeout` as its bound on time without progress.
+pub fn fake_client(server: &uploads_fake::FakeServer, timeout: std::time::Duration) -> Client {
+    Client::builder()
+        .ignore_env()
+        .base_url(server.base_url())
+        .api_key(server.api_key())
+        .timeout(timeout)
+        .retry_policy(uploads_ext::retry::RetryPolicy {
+            initial_backoff: std::time::Duration::from_millis(1),
+            max_backoff: std::time::Duration::from_millis(5),
+            ..uploads_ext::retry::RetryPolicy::default()
+        })
+        .build()
+        .unwrap()
 }

@@ -10,8 +10,8 @@ use std::fmt;
 use std::ops::Range;
 use std::time::Duration;
 
-use openai_uploads_generated::apis::{Error as GeneratedError, ResponseContent};
-use reqwest::header::HeaderMap;
+mod convert;
+
 use reqwest::StatusCode;
 use serde::Deserialize;
 
@@ -56,8 +56,17 @@ pub enum ErrorKind {
     Expired,
     /// The upload was cancelled: by the caller (handle or dropped future), or on the server.
     Cancelled,
-    /// A resume journal is unusable (unreadable, wrong version, or for another upload/file).
+    /// A resume journal is unusable (unreadable, wrong version, for another upload/file, or
+    /// locked by another process resuming it).
     Journal,
+    /// A `complete` request's outcome is unknown: its answer was lost, timed out or could not be
+    /// decoded, and a retry found the upload no longer pending. The upload has probably
+    /// completed (check its File in the dashboard or with the Files API); it was not cancelled.
+    /// See [`Error::upload_id`].
+    CompletionUnknown,
+    /// A success answer that breaks the API's promise, e.g. a `complete` whose status is not
+    /// `completed` or that carries no File.
+    UnexpectedResponse,
 }
 
 impl ErrorKind {
@@ -116,6 +125,50 @@ pub struct PartContext {
     pub range: Range<u64>,
 }
 
+/// What the upload's one cleanup path did with the server-side Upload after a failure, an abort
+/// or a cancellation; see [`Error::cleanup`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Cleanup {
+    /// The Upload was cancelled on the server (the cancel request succeeded).
+    Cancelled,
+    /// Cancelling failed or timed out: the Upload may still be pending until it expires.
+    /// Cancel it yourself (`openai-uploads cancel ID`).
+    CancelFailed {
+        /// Why the cancel failed.
+        reason: String,
+    },
+    /// The Upload was left as it is on purpose ([`crate::FailurePolicy::Keep`], or an outcome
+    /// that a cancel could make worse, such as an unknown `complete`).
+    Retained {
+        /// The resume journal that describes it, if any.
+        journal: Option<std::path::PathBuf>,
+    },
+    /// No Upload had been created: nothing to clean up.
+    NotNeeded,
+    /// The `create` request's outcome is unknown (its answer was lost or could not be decoded
+    /// and named no id): an Upload may exist that nobody can name. Nothing was cancelled; such
+    /// an Upload expires unused (an hour after creation).
+    Unidentified,
+}
+
+impl fmt::Display for Cleanup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cleanup::Cancelled => f.write_str("the upload was cancelled"),
+            Cleanup::CancelFailed { reason } => write!(f, "could not cancel the upload: {reason}"),
+            Cleanup::Retained { journal: Some(j) } => {
+                write!(f, "the upload was left pending (journal {})", j.display())
+            }
+            Cleanup::Retained { journal: None } => f.write_str("the upload was left as it is"),
+            Cleanup::NotNeeded => f.write_str("no upload had been created"),
+            Cleanup::Unidentified => {
+                f.write_str("an upload may have been created but its id is unknown")
+            }
+        }
+    }
+}
+
 /// The error type of every fallible operation in this crate. See the [module docs](self).
 pub struct Error {
     inner: Box<Inner>,
@@ -134,6 +187,12 @@ struct Inner {
     body_snippet: Option<String>,
     part: Option<PartContext>,
     attempts: u32,
+    cleanup: Option<Cleanup>,
+    /// The request may have been performed although no answer says so (answer lost, timed out
+    /// after sending, or a 2xx that could not be decoded).
+    outcome_unknown: bool,
+    /// The `id` found in an undecodable success body (a created Upload's id).
+    undecoded_id: Option<String>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -153,6 +212,9 @@ impl Error {
                 body_snippet: None,
                 part: None,
                 attempts: 0,
+                cleanup: None,
+                outcome_unknown: false,
+                undecoded_id: None,
                 source: None,
             }),
         }
@@ -198,83 +260,31 @@ impl Error {
         self
     }
 
-    /// Builds an error from an HTTP response that was not a success.
-    pub(crate) fn from_response(status: StatusCode, headers: &HeaderMap, body: &str) -> Error {
-        let api = serde_json::from_str::<Envelope>(body).ok().map(|e| e.error);
-        let kind = ErrorKind::from_status(status);
-        let message = match &api {
-            Some(api) if !api.message.is_empty() => api.message.clone(),
-            _ => format!("HTTP {status}"),
-        };
-        let mut err = Error::new(kind, message);
-        err.inner.status = Some(status);
-        err.inner.request_id = header_str(headers, "x-request-id");
-        err.inner.retry_after = crate::retry::retry_after_from_headers(headers);
-        err.inner.should_retry_header = crate::retry::should_retry_header(headers);
-        if api.is_none() {
-            err.inner.body_snippet = Some(snippet(body));
-        }
-        err.inner.api = api;
-        err
+    pub(crate) fn with_cleanup(mut self, cleanup: Cleanup) -> Error {
+        self.inner.cleanup = Some(cleanup);
+        self
     }
 
-    /// Maps the generated crate's error; the generated type never reaches users.
-    pub(crate) fn from_generated<T>(err: GeneratedError<T>) -> Error {
-        match err {
-            GeneratedError::ResponseError(ResponseContent {
-                status,
-                headers,
-                content,
-                ..
-            }) => Error::from_response(status, &headers, &content),
-            GeneratedError::UndecodableResponse(
-                ResponseContent {
-                    status,
-                    headers,
-                    content,
-                    ..
-                },
-                source,
-            ) => {
-                let mut err = Error::new(
-                    ErrorKind::Decode,
-                    format!("could not decode the HTTP {status} response: {source}"),
-                )
-                .with_source(source);
-                err.inner.status = Some(status);
-                err.inner.request_id = header_str(&headers, "x-request-id");
-                err.inner.body_snippet = Some(snippet(&content));
-                err
-            }
-            GeneratedError::Reqwest(e) => Error::from_reqwest(e),
-            GeneratedError::Serde(e) => Error::new(
-                ErrorKind::Decode,
-                format!("could not encode or decode JSON: {e}"),
-            )
-            .with_source(e),
-            GeneratedError::Io(e) => Error::io("I/O error", e),
-        }
+    pub(crate) fn with_kind(mut self, kind: ErrorKind, message: impl Into<String>) -> Error {
+        self.inner.kind = kind;
+        self.inner.message = message.into();
+        self
     }
 
-    pub(crate) fn from_reqwest(e: reqwest::Error) -> Error {
-        // reqwest errors carry the URL but never headers; strip the URL anyway so the message
-        // stays short and no query string can leak.
-        let e = e.without_url();
-        let (kind, what) = if let Some(kind) = local_body_failure(&e) {
-            (kind, "the part's source failed")
-        } else if e.is_timeout() {
-            (ErrorKind::Timeout, "request timed out")
-        } else if e.is_connect() {
-            (ErrorKind::Connection, "could not connect")
-        } else if e.is_decode() {
-            (ErrorKind::Decode, "could not decode the response body")
-        } else if e.is_builder() {
-            (ErrorKind::InvalidInput, "could not build the request")
-        } else {
-            (ErrorKind::Connection, "connection failed")
-        };
-        let message = format!("{what}: {}", error_chain(&e));
-        Error::new(kind, message).with_source(e)
+    pub(crate) fn mark_outcome_unknown(mut self) -> Error {
+        self.inner.outcome_unknown = true;
+        self
+    }
+
+    /// Whether the failed request may nevertheless have been performed by the server (its
+    /// answer was lost, timed out, or was a success that could not be decoded).
+    pub(crate) fn outcome_unknown(&self) -> bool {
+        self.inner.outcome_unknown
+    }
+
+    /// The object id found in an undecodable success answer, if any.
+    pub(crate) fn undecoded_id(&self) -> Option<&str> {
+        self.inner.undecoded_id.as_deref()
     }
 
     /// The broad category of this error.
@@ -331,14 +341,28 @@ impl Error {
     /// Whether retrying the same request could succeed: 408, 409, 429, 5xx, timeouts and
     /// connection failures, unless the server said otherwise with `x-should-retry`.
     pub fn is_retryable(&self) -> bool {
-        if let Some(should) = self.inner.should_retry_header {
-            return should;
-        }
+        crate::retry::classify::is_retryable(
+            self.inner.kind,
+            self.inner.status,
+            self.inner.should_retry_header,
+        )
+    }
+
+    /// Whether running the upload again (or resuming it) may succeed: the failure was the
+    /// network's or the server's (timeouts, dropped connections, 429, 5xx), not the input's,
+    /// the upload's state or a caller's decision. Hints like "retry with resume" should follow it.
+    pub fn is_transient(&self) -> bool {
         match self.inner.kind {
-            ErrorKind::Timeout | ErrorKind::Connection => true,
-            ErrorKind::RateLimited | ErrorKind::Server | ErrorKind::Conflict => true,
-            _ => self.inner.status.is_some_and(|s| s.as_u16() == 408),
+            ErrorKind::CompletionUnknown | ErrorKind::Cancelled | ErrorKind::Expired => false,
+            _ => self.is_retryable(),
         }
+    }
+
+    /// What the upload's cleanup did with the server-side Upload (for errors of
+    /// [`Client::upload_file`](crate::Client::upload_file) and friends; `None` for single
+    /// requests).
+    pub fn cleanup(&self) -> Option<&Cleanup> {
+        self.inner.cleanup.as_ref()
     }
 
     /// Whether this is a timeout.
@@ -355,65 +379,6 @@ impl Error {
     pub fn is_api_error(&self) -> bool {
         self.inner.status.is_some() && self.inner.kind != ErrorKind::Decode
     }
-}
-
-fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-}
-
-fn snippet(body: &str) -> String {
-    let trimmed = body.trim();
-    match trimmed.char_indices().nth(BODY_SNIPPET_CHARS) {
-        Some((cut, _)) => format!("{}…", &trimmed[..cut]),
-        None => trimmed.to_owned(),
-    }
-}
-
-/// Whether the request failed because its body source (a local file or stream) failed, rather
-/// than the network: such failures are not fixed by retrying.
-fn local_body_failure(e: &reqwest::Error) -> Option<ErrorKind> {
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            if io
-                .get_ref()
-                .is_some_and(|inner| inner.is::<crate::part::LengthMismatch>())
-            {
-                return Some(ErrorKind::FileChanged);
-            }
-            if io
-                .get_ref()
-                .is_some_and(|inner| inner.is::<crate::part::SourceFailure>())
-            {
-                return Some(ErrorKind::Io);
-            }
-            if matches!(
-                io.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
-            ) {
-                return Some(ErrorKind::Io);
-            }
-        }
-        source = s.source();
-    }
-    None
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
 }
 
 impl fmt::Display for Error {
@@ -457,6 +422,13 @@ impl fmt::Display for Error {
         if let Some(snippet) = &inner.body_snippet {
             write!(f, "; body: {snippet}")?;
         }
+        match (&inner.cleanup, &inner.upload_id) {
+            (Some(Cleanup::CancelFailed { reason }), Some(id)) => {
+                write!(f, "; could not cancel upload {id}: {reason}")?
+            }
+            (Some(Cleanup::Cancelled), Some(id)) => write!(f, "; upload {id} was cancelled")?,
+            _ => {}
+        }
         Ok(())
     }
 }
@@ -476,6 +448,7 @@ impl fmt::Debug for Error {
             .field("retry_after", &inner.retry_after)
             .field("attempts", &inner.attempts)
             .field("body_snippet", &inner.body_snippet)
+            .field("cleanup", &inner.cleanup)
             .finish()
     }
 }

@@ -1,0 +1,220 @@
+//! [`UploadHandle`] and the one cleanup path of an upload.
+//!
+//! Every way an upload can end early (an error, [`UploadHandle::abort`], a cancellation token,
+//! an overall deadline, or the future being dropped) goes through [`Finalizer`], which applies
+//! the [`FailurePolicy`] once and records what it did: on the error ([`Error::cleanup`]) and in
+//! the journal (removed after a successful cancel, kept otherwise).
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::client::Client;
+use crate::error::{Cleanup, Error, ErrorKind, Result};
+
+use super::completed::CompletedUpload;
+use super::progress::Progress;
+use super::FailurePolicy;
+
+/// A running upload; see [`UploadFileBuilder::spawn`](super::UploadFileBuilder::spawn).
+///
+/// # Cancellation
+/// [`abort`](Self::abort) (or cancelling the builder's token) stops the upload and waits for its
+/// cleanup: the failure policy applies and the returned error says what happened
+/// ([`Error::cleanup`]). Dropping the handle does *not* stop the upload: it keeps running on the
+/// runtime. Dropping the future of [`send`](super::UploadFileBuilder::send) instead cancels the
+/// Upload best-effort in the background (nobody is left to be told).
+#[derive(Debug)]
+pub struct UploadHandle {
+    task: tokio::task::JoinHandle<Result<CompletedUpload>>,
+    token: CancellationToken,
+    progress: Arc<Mutex<Progress>>,
+}
+
+impl UploadHandle {
+    pub(crate) fn new(
+        task: tokio::task::JoinHandle<Result<CompletedUpload>>,
+        token: CancellationToken,
+        progress: Arc<Mutex<Progress>>,
+    ) -> UploadHandle {
+        UploadHandle {
+            task,
+            token,
+            progress,
+        }
+    }
+
+    /// Waits for the upload to finish.
+    pub async fn join(self) -> Result<CompletedUpload> {
+        match self.task.await {
+            Ok(result) => result,
+            Err(e) => Err(Error::new(
+                ErrorKind::Cancelled,
+                format!("the upload task ended abnormally: {e}"),
+            )),
+        }
+    }
+
+    /// Stops the upload: no new parts start, in-flight ones are dropped, and the failure policy
+    /// applies (by default the Upload is cancelled on the server, within the builder's
+    /// `cancel_timeout`). Returns the upload's outcome, normally an [`ErrorKind::Cancelled`]
+    /// error whose [`Error::cleanup`] says whether the cancel succeeded.
+    pub async fn abort(self) -> Result<CompletedUpload> {
+        self.token.cancel();
+        self.join().await
+    }
+
+    /// The latest progress snapshot.
+    pub fn progress(&self) -> Progress {
+        self.progress.lock().expect("progress lock").clone()
+    }
+}
+
+/// What the cleanup needs to know; cheap to move into a background task.
+#[derive(Debug, Clone)]
+struct Target {
+    client: Client,
+    policy: FailurePolicy,
+    cancel_timeout: Duration,
+    upload_id: String,
+    journal: Option<PathBuf>,
+}
+
+/// The one cleanup path. Armed once an Upload exists; [`succeed`](Self::succeed) or
+/// [`fail`](Self::fail) disarm it, and a drop while armed runs the same cleanup in the background.
+pub(crate) struct Finalizer {
+    client: Client,
+    policy: FailurePolicy,
+    cancel_timeout: Duration,
+    journal: Option<PathBuf>,
+    upload_id: Option<String>,
+    /// A `create` was sent whose outcome is not known to be a refusal.
+    creating: bool,
+    /// False while a `complete` may have been performed: a cancel then could only fail or, worse,
+    /// claim something untrue.
+    may_cancel: bool,
+    armed: bool,
+}
+
+impl Finalizer {
+    pub(crate) fn new(client: Client, policy: FailurePolicy, cancel_timeout: Duration) -> Self {
+        Finalizer {
+            client,
+            policy,
+            cancel_timeout,
+            journal: None,
+            upload_id: None,
+            creating: false,
+            may_cancel: true,
+            armed: true,
+        }
+    }
+
+    /// A `create` is about to be sent (`true`), or was definitely refused (`false`).
+    pub(crate) fn creating(&mut self, creating: bool) {
+        self.creating = creating;
+    }
+
+    /// From now on there is an Upload to clean up.
+    pub(crate) fn upload_created(&mut self, upload_id: &str) {
+        self.upload_id = Some(upload_id.to_owned());
+    }
+
+    /// The journal that describes the Upload (written or about to be).
+    pub(crate) fn journal_at(&mut self, path: Option<PathBuf>) {
+        self.journal = path;
+    }
+
+    /// Whether the cleanup may cancel (false while a `complete` may have been performed).
+    pub(crate) fn may_cancel(&mut self, may: bool) {
+        self.may_cancel = may;
+    }
+
+    /// The upload finished: nothing to clean up.
+    pub(crate) fn succeed(mut self) {
+        self.armed = false;
+    }
+
+    /// Applies the failure policy and returns `err` with what was done.
+    pub(crate) async fn fail(mut self, err: Error) -> Error {
+        self.armed = false;
+        let Some(target) = self.target() else {
+            let cleanup = if self.creating {
+                Cleanup::Unidentified
+            } else {
+                Cleanup::NotNeeded
+            };
+            return err.with_cleanup(cleanup);
+        };
+        let err = err.with_upload_id(target.upload_id.clone());
+        let keep = self.policy == FailurePolicy::Keep || !self.may_cancel;
+        tracing::info!(upload_id = %target.upload_id, keep, "upload failed: {err}");
+        let cleanup = clean_up(target, keep).await;
+        err.with_cleanup(cleanup)
+    }
+
+    fn target(&self) -> Option<Target> {
+        Some(Target {
+            client: self.client.clone(),
+            policy: self.policy,
+            cancel_timeout: self.cancel_timeout,
+            upload_id: self.upload_id.clone()?,
+            journal: self.journal.clone(),
+        })
+    }
+}
+
+impl Drop for Finalizer {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let Some(target) = self.target() else { return };
+        let keep = target.policy == FailurePolicy::Keep || !self.may_cancel;
+        if keep {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            tracing::info!(upload_id = %target.upload_id, "upload future dropped: cancelling the upload");
+            runtime.spawn(async move {
+                let id = target.upload_id.clone();
+                if let Cleanup::CancelFailed { reason } = clean_up(target, false).await {
+                    tracing::warn!(upload_id = %id, "cancel after drop failed: {reason}");
+                }
+            });
+        }
+    }
+}
+
+/// Cancels (unless `keep`) within the target's bound and tidies the journal accordingly.
+async fn clean_up(target: Target, keep: bool) -> Cleanup {
+    if keep {
+        return Cleanup::Retained {
+            journal: target.journal.filter(|j| j.exists()),
+        };
+    }
+    let cancel = target.client.cancel_upload(&target.upload_id).send();
+    let outcome = match tokio::time::timeout(target.cancel_timeout, cancel).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!(
+            "no answer within {}",
+            crate::timeout::human(target.cancel_timeout)
+        )),
+    };
+    match outcome {
+        Ok(()) => {
+            // A cancelled upload cannot be resumed: its journal would only block a rerun.
+            if let Some(journal) = &target.journal {
+                super::journal::remove(journal);
+            }
+            Cleanup::Cancelled
+        }
+        Err(reason) => {
+            tracing::warn!(upload_id = %target.upload_id, "could not cancel the upload: {reason}");
+            Cleanup::CancelFailed { reason }
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! The part loop: schedule parts within the concurrency and the expiry, send them, record what
+//! finished, and give parts that ran out of retries another round after the others.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::stream::FuturesUnordered;
+use futures_util::StreamExt;
+
+use crate::error::{Error, ErrorKind, PartContext, Result};
+use crate::part::{PartBody, SentCallback};
+use crate::types::UploadPart;
+
+use super::context::UploadContext;
+use super::journal::DonePart;
+use super::journal::JournalFile;
+use super::source::{ChangeWatch, PartSource};
+
+type Finished = (usize, Range<u64>, Result<UploadPart>);
+
+/// Sends every part not yet in `done`; on return `done` is full.
+pub(crate) async fn send_parts(
+    ctx: &UploadContext,
+    source: &mut PartSource,
+    done: &mut [Option<String>],
+    journal: &mut Option<JournalFile>,
+) -> Result<()> {
+    let input = &ctx.input;
+    let mut tracker = Tracker {
+        done,
+        secs_per_byte: None,
+        started: Instant::now(),
+        deferred: Vec::new(),
+    };
+    let mut round = 0;
+    loop {
+        let missing: Vec<usize> = (0..input.parts)
+            .filter(|i| tracker.done[*i].is_none())
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        // A reader cannot be re-read: its parts are only ever produced once, in order.
+        if round > 0 && matches!(source, PartSource::Reader(..)) {
+            return Err(tracker.deferred.remove(0).1);
+        }
+        run_round(ctx, source, &missing, &mut tracker, journal).await?;
+        if tracker.deferred.is_empty() {
+            return Ok(());
+        }
+        if round >= input.run.part_rounds {
+            return Err(tracker.deferred.remove(0).1);
+        }
+        round += 1;
+        tracing::info!(upload_id = %ctx.upload_id, parts = tracker.deferred.len(), round,
+            "retrying parts whose retries ran out, now that the others are done");
+        tracker.deferred.clear();
+    }
+}
+
+/// One pass over `indices`. Transient part failures are deferred, others end the upload.
+async fn run_round(
+    ctx: &UploadContext,
+    source: &mut PartSource,
+    indices: &[usize],
+    tracker: &mut Tracker<'_>,
+    journal: &mut Option<JournalFile>,
+) -> Result<()> {
+    let input = &ctx.input;
+    let watch = source.watch();
+    let mut pending = indices.iter().copied().peekable();
+    let mut in_flight = FuturesUnordered::new();
+    loop {
+        while in_flight.len() < input.run.concurrency {
+            let Some(&index) = pending.peek() else { break };
+            tracker.check_expiry(ctx, index)?;
+            pending.next();
+            // Reading a reader's part can take a while: keep finishing parts meanwhile.
+            let body = {
+                let read = source.part(input, index);
+                tokio::pin!(read);
+                loop {
+                    tokio::select! {
+                        biased;
+                        body = &mut read => break body?,
+                        Some(finished) = in_flight.next(), if !in_flight.is_empty() => {
+                            tracker.record(ctx, &watch, finished, journal)?;
+                        }
+                    }
+                }
+            };
+            in_flight.push(send_part(ctx, index, input.range(index), body));
+        }
+        match in_flight.next().await {
+            Some(finished) => tracker.record(ctx, &watch, finished, journal)?,
+            None => return Ok(()),
+        }
+    }
+}
+
+/// What the part loop knows about finished parts.
+struct Tracker<'a> {
+    done: &'a mut [Option<String>],
+    /// Observed cost of sending one byte at the current concurrency, for the expiry check.
+    secs_per_byte: Option<f64>,
+    started: Instant,
+    /// Parts whose retries ran out on a transient failure, for another round.
+    deferred: Vec<(usize, Error)>,
+}
+
+impl Tracker<'_> {
+    /// Refuses to start a part that, at the observed rate, could not finish before expiry.
+    fn check_expiry(&self, ctx: &UploadContext, index: usize) -> Result<()> {
+        let range = ctx.input.range(index);
+        let estimate = self
+            .secs_per_byte
+            .map(|s| Duration::from_secs_f64(s * (range.end - range.start) as f64))
+            .unwrap_or_default();
+        let margin = ctx.input.run.expiry_margin;
+        if Instant::now() + estimate + margin > ctx.expires {
+            return Err(Error::new(
+                ErrorKind::Expired,
+                format!(
+                    "the upload expires in {}; part {index} would need about {} (margin {}): \
+                     not started",
+                    crate::timeout::human(ctx.expires.saturating_duration_since(Instant::now())),
+                    crate::timeout::human(estimate),
+                    crate::timeout::human(margin)
+                ),
+            )
+            .with_part(PartContext { index, range }));
+        }
+        Ok(())
+    }
+
+    /// Records a finished part: its id in the journal, then progress (a part shown as completed
+    /// is a durable one); a failure is deferred if another round may fix it.
+    fn record(
+        &mut self,
+        ctx: &UploadContext,
+        watch: &ChangeWatch,
+        (index, range, result): Finished,
+        journal: &mut Option<JournalFile>,
+    ) -> Result<()> {
+        let part = match result {
+            Ok(part) => part,
+            Err(e) => {
+                let e = e.with_part(PartContext {
+                    index,
+                    range: range.clone(),
+                });
+                if !e.is_retryable() {
+                    return Err(e);
+                }
+                self.deferred.push((index, e));
+                return Ok(());
+            }
+        };
+        self.done[index] = Some(part.id.clone());
+        watch.check()?;
+        if let Some(file) = journal.as_mut() {
+            file.record_part(DonePart {
+                index,
+                id: part.id,
+                start: range.start,
+                end: range.end,
+            })?;
+        }
+        // Counted only now: progress reports (also sent from in-flight parts' byte callbacks)
+        // never show a part as completed before the journal holds it.
+        let completed = ctx.counters.part_done(range.end - range.start);
+        self.secs_per_byte = Some(
+            self.started.elapsed().as_secs_f64() * ctx.input.run.concurrency as f64
+                / completed as f64,
+        );
+        ctx.counters.report();
+        Ok(())
+    }
+}
+
+async fn send_part(
+    ctx: &UploadContext,
+    index: usize,
+    range: Range<u64>,
+    body: PartBody,
+) -> Finished {
+    let part_sent = Arc::new(AtomicU64::new(0));
+    let on_sent: SentCallback = {
+        let (counters, part_sent) = (ctx.counters.clone(), part_sent.clone());
+        Arc::new(move |n| {
+            part_sent.fetch_add(n, Ordering::Relaxed);
+            counters.sent(n);
+        })
+    };
+    let rewind = || ctx.counters.rewind(part_sent.swap(0, Ordering::Relaxed));
+    let result = ctx
+        .client
+        .add_part_with(
+            &ctx.upload_id,
+            &body,
+            &ctx.gate,
+            ctx.input.run.part_retries,
+            Some(on_sent),
+            &|_: &Error| rewind(),
+        )
+        .await;
+    if result.is_err() {
+        rewind();
+    }
+    (index, range, result)
+}

@@ -1,0 +1,378 @@
+//! Chunked uploads where real networks and process managers live, against the fake server:
+//! transient faults that must not throw big uploads away, stalls, slow links, cancellation by
+//! token and deadline, and journals (locks, odd paths, clock skew, unusable directories).
+//! Each test checks what the caller sees and what the server holds.
+
+mod common;
+
+use common::{content, fake_client, write_file};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+use uploads_ext::upload::FailurePolicy;
+use uploads_ext::{Cleanup, Client, ErrorKind, Purpose};
+use uploads_fake::{
+    FakeConfig, FakeServer, Faults, RetryHint, Storage, UploadStatus as FakeStatus,
+};
+
+const KIB: u64 = 1024;
+
+fn client_for(server: &FakeServer, timeout: Duration) -> Client {
+    fake_client(server, timeout)
+}
+
+async fn server_with(faults: Faults) -> FakeServer {
+    FakeServer::start_with(FakeConfig::default().with_faults(faults))
+        .await
+        .unwrap()
+}
+
+fn always_500() -> Faults {
+    Faults::none().with_seed(1).with_fail_500(1.0)
+}
+
+#[tokio::test]
+async fn big_uploads_finish_through_transient_faults_with_default_part_budgets() {
+    let faults = Faults::none()
+        .with_seed(20)
+        .with_fail_500(0.05)
+        .with_fail_429(0.05, Duration::from_millis(5), RetryHint::Millis)
+        .with_drop_connection(0.02);
+    let server = server_with(faults).await;
+    let client = client_for(&server, Duration::from_secs(30));
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..20u64 {
+        let bytes = content(64 * 16 * KIB, 100 + i);
+        let path = write_file(dir.path(), &format!("big{i}.bin"), &bytes);
+        let done = client
+            .upload_file(&path)
+            .purpose(Purpose::Batch)
+            .part_size(16 * KIB)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("upload {i}: {e}"));
+        assert_eq!(server.read_content(done.upload_id()).unwrap(), bytes);
+        assert_eq!(
+            server.upload(done.upload_id()).unwrap().status,
+            FakeStatus::Completed
+        );
+    }
+    let stats = server.stats();
+    assert!(
+        stats.faults.server_error + stats.faults.rate_limited + stats.faults.dropped > 50,
+        "the faults did happen: {stats:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_stalled_connection_is_cut_off_by_the_idle_timeout_and_cancelled() {
+    let server = server_with(Faults::none().with_stall(1.0, Duration::from_secs(60))).await;
+    let client = client_for(&server, Duration::from_millis(300));
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "s.bin", &content(16 * KIB, 4));
+    let started = Instant::now();
+    let err = client
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .part_retries(0)
+        .part_rounds(0)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(err.to_string().contains("no progress for 300ms"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(err.cleanup(), Some(&Cleanup::Cancelled));
+    let id = err.upload_id().unwrap();
+    assert_eq!(server.upload(id).unwrap().status, FakeStatus::Cancelled);
+}
+
+#[tokio::test]
+async fn a_slow_but_steady_part_outlasts_the_timeout() {
+    // 64 MiB (the largest part) at 8 MiB/s: four times the timeout, yet bytes keep moving the
+    // whole time. (The timeout must exceed the time the socket buffers take to drain after the
+    // last write, here a few MiB.)
+    // Hash-only storage keeps `complete` quick, so only the part is slow.
+    let server = FakeServer::start_with(
+        FakeConfig::default()
+            .with_storage(Storage::HashOnly)
+            .with_faults(Faults::none().with_bandwidth(8 * 1024 * KIB)),
+    )
+    .await
+    .unwrap();
+    let client = client_for(&server, Duration::from_secs(2));
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = content(64 * 1024 * KIB, 5);
+    let path = write_file(dir.path(), "slow.bin", &bytes);
+    let started = Instant::now();
+    let done = client
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .part_size(64 * 1024 * KIB)
+        .part_retries(0)
+        .part_rounds(0)
+        .md5(false)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() > Duration::from_secs(6),
+        "the link was slow"
+    );
+    let snap = server.upload(done.upload_id()).unwrap();
+    assert_eq!(snap.status, FakeStatus::Completed);
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    assert_eq!(snap.parts[0].sha256.as_deref(), Some(sha.as_str()));
+    assert_eq!(
+        server.stats().requests.add_part,
+        1,
+        "never cut off and re-sent"
+    );
+}
+
+#[tokio::test]
+async fn a_cancellation_token_runs_the_cleanup_and_reports_it() {
+    let server = server_with(Faults::none()).await;
+    let client = client_for(&server, Duration::from_secs(30));
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "t.bin", &content(4 * 16 * KIB, 6));
+    let hold = server.hold_parts();
+    let token = CancellationToken::new();
+    let task = tokio::spawn(
+        client
+            .upload_file(&path)
+            .purpose(Purpose::Batch)
+            .part_size(16 * KIB)
+            .cancellation_token(token.clone())
+            .send(),
+    );
+    server.wait_for_parts_in_flight(1).await;
+    token.cancel(); // what the CLI does on SIGINT, SIGTERM or SIGHUP
+    let err = task.await.unwrap().unwrap_err();
+    drop(hold);
+    assert_eq!(err.kind(), ErrorKind::Cancelled);
+    assert_eq!(err.cleanup(), Some(&Cleanup::Cancelled));
+    let id = err.upload_id().unwrap();
+    assert_eq!(server.upload(id).unwrap().status, FakeStatus::Cancelled);
+}
+
+#[tokio::test]
+async fn an_interrupted_kept_upload_is_retained_with_its_journal_and_resumes() {
+    let server = server_with(Faults::none()).await;
+    let client = client_for(&server, Duration::from_secs(30));
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = content(4 * 16 * KIB, 7);
+    let path = write_file(dir.path(), "k.bin", &bytes);
+    let journal = dir.path().join("k.journal");
+    let hold = server.hold_parts();
+    let token = CancellationToken::new();
+    let task = tokio::spawn(
+        client
+            .upload_file(&path)
+            .purpose(Purpose::Batch)
+            .part_size(16 * KIB)
+            .failure_policy(FailurePolicy::Keep)
+            .journal(&journal)
+            .cancellation_token(token.clone())
+            .send(),
+    );
+    server.wait_for_parts_in_flight(1).await;
+    token.cancel();
+    let err = task.await.unwrap().unwrap_err();
+    drop(hold);
+    assert_eq!(
+        err.cleanup(),
+        Some(&Cleanup::Retained {
+            journal: Some(journal.clone())
+        })
+    );
+    let id = err.upload_id().unwrap().to_owned();
+    assert_eq!(server.upload(&id).unwrap().status, FakeStatus::Pending);
+    let done = client.resume_upload(&journal).send().await.unwrap();
+    assert_eq!(done.upload_id(), id);
+    assert_eq!(server.read_content(&id).unwrap(), bytes);
+}
+
+#[tokio::test]
+async fn an_overall_deadline_ends_the_upload_through_the_cleanup() {
+    let server = server_with(Faults::none()).await;
+    let client = client_for(&server, Duration::from_secs(30));
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "d.bin", &content(2 * 16 * KIB, 8));
+    let hold = server.hold_parts();
+    let err = client
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .part_size(16 * KIB)
+        .deadline(Duration::from_millis(300))
+        .send()
+        .await
+        .unwrap_err();
+    drop(hold);
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert_eq!(err.cleanup(), Some(&Cleanup::Cancelled));
+    let id = err.upload_id().unwrap();
+    assert_eq!(server.upload(id).unwrap().status, FakeStatus::Cancelled);
+}
+
+#[tokio::test]
+async fn an_unusable_journal_directory_is_refused_before_create() {
+    let server = server_with(Faults::none()).await;
+    let client = client_for(&server, Duration::from_secs(30));
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "j.bin", &content(16 * KIB, 9));
+    let err = client
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .journal(dir.path().join("missing/dir/j.journal"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Journal, "{err}");
+    assert_eq!(err.cleanup(), Some(&Cleanup::NotNeeded));
+    assert_eq!(server.stats().requests.total(), 0, "nothing was created");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_non_utf8_file_name_with_a_journal_uploads_and_resumes() {
+    use std::os::unix::ffi::OsStrExt;
+    let server = server_with(always_500()).await;
+    let client = client_for(&server, Duration::from_secs(30));
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = content(3 * 16 * KIB, 10);
+    let path = dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"caf\xe9-\xff.bin"));
+    std::fs::write(&path, &bytes).unwrap();
+    let journal = dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"j\xfe.journal"));
+    let err = client
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .filename("cafe.bin")
+        .part_size(16 * KIB)
+        .failure_policy(FailurePolicy::Keep)
+        .journal(&journal)
+        .part_retries(0)
+        .part_rounds(0)
+        .send()
+        .await
+        .unwrap_err();
+    let id = err.upload_id().unwrap().to_owned();
+    assert!(journal.exists());
+    server.set_faults(Faults::none());
+    let done = client.resume_upload(&journal).send().await.unwrap();
+    assert_eq!(done.upload_id(), id);
+    assert_eq!(server.read_content(&id).unwrap(), bytes);
+}
+
+/// Leaves a pending upload with a journal (every part fails once, the policy keeps it).
+async fn kept_upload(server: &FakeServer, client: &Client, dir: &Path, bytes: &[u8]) -> PathBuf {
+    server.set_faults(always_500());
+    let path = write_file(dir, "kept.bin", bytes);
+    let journal = dir.join("kept.journal");
+    client
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .part_size(16 * KIB)
+        .failure_policy(FailurePolicy::Keep)
+        .journal(&journal)
+        .part_retries(0)
+        .part_rounds(0)
+        .send()
+        .await
+        .unwrap_err();
+    server.set_faults(Faults::none());
+    journal
+}
+
+#[tokio::test]
+async fn a_second_concurrent_resume_is_refused_by_the_journal_lock() {
+    let server = server_with(Faults::none()).await;
+    let client = client_for(&server, Duration::from_secs(30));
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = content(4 * 16 * KIB, 11);
+    let journal = kept_upload(&server, &client, dir.path(), &bytes).await;
+    let hold = server.hold_parts();
+    server.reset_stats();
+    let first = tokio::spawn(client.resume_upload(&journal).send());
+    server.wait_for_parts_in_flight(1).await;
+    let err = client.resume_upload(&journal).send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Journal, "{err}");
+    assert!(
+        err.to_string().contains("in use by another process"),
+        "{err}"
+    );
+    assert_eq!(err.cleanup(), Some(&Cleanup::NotNeeded), "nothing touched");
+    assert_eq!(
+        err.upload_id(),
+        server.uploads().first().map(|u| u.id.as_str())
+    );
+    drop(hold);
+    let done = first.await.unwrap().unwrap();
+    assert_eq!(server.read_content(done.upload_id()).unwrap(), bytes);
+    assert_eq!(server.stats().requests.add_part, 4, "each part sent once");
+}
+
+#[tokio::test]
+async fn resume_judges_expiry_by_the_relative_ttl_not_the_server_clock() {
+    let server = server_with(Faults::none()).await;
+    let client = client_for(&server, Duration::from_secs(30));
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = content(2 * 16 * KIB, 12);
+    let journal = kept_upload(&server, &client, dir.path(), &bytes).await;
+    // As if the server's clock were 2 hours behind ours: its absolute expires_at is in our past.
+    let mut j: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&journal).unwrap()).unwrap();
+    let expires_at = j["expires_at"].as_i64().unwrap();
+    j["expires_at"] = serde_json::json!(expires_at - 7_200);
+    std::fs::write(&journal, serde_json::to_vec(&j).unwrap()).unwrap();
+    let done = client.resume_upload(&journal).send().await.unwrap();
+    assert_eq!(server.read_content(done.upload_id()).unwrap(), bytes);
+}
+
+#[tokio::test]
+async fn a_resume_that_fails_with_a_4xx_is_not_transient() {
+    let server = server_with(Faults::none()).await;
+    let client = client_for(&server, Duration::from_secs(30));
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = content(2 * 16 * KIB, 13);
+    let journal = kept_upload(&server, &client, dir.path(), &bytes).await;
+    let id = server.uploads()[0].id.clone();
+    client.cancel_upload(&id).send().await.unwrap(); // someone else cancelled it
+    let err = client.resume_upload(&journal).send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BadRequest, "{err}");
+    assert_eq!(err.upload_id(), Some(id.as_str()));
+    assert!(!err.is_transient(), "retrying cannot fix this: {err}");
+}
+
+#[tokio::test]
+async fn a_failed_first_journal_write_applies_the_failure_policy() {
+    let server = server_with(Faults::none()).await;
+    let client = client_for(&server, Duration::from_secs(30));
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "w.bin", &content(16 * KIB, 14));
+    let journal = dir.path().join("w.journal");
+    // The journal's temporary file cannot be created (a directory is in its place), although
+    // the directory itself is fine: the write fails only after the upload exists.
+    std::fs::create_dir(
+        dir.path()
+            .join(format!(".w.journal.tmp-{}", std::process::id())),
+    )
+    .unwrap();
+    let err = client
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .journal(&journal)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Journal, "{err}");
+    assert_eq!(err.cleanup(), Some(&Cleanup::Cancelled));
+    let id = err.upload_id().expect("the created upload is named");
+    assert_eq!(server.upload(id).unwrap().status, FakeStatus::Cancelled);
+    assert_eq!(server.stats().requests.add_part, 0);
+}
