@@ -8,7 +8,9 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use uploads_fake::{FakeConfig, FakeServer, Faults, Operation, UploadStatus};
+use uploads_fake::{
+    FakeConfig, FakeServer, Fault, FaultPlan, Faults, Operation, Route, UploadStatus,
+};
 
 fn faulty(faults: Faults) -> FakeServer {
     FakeServer::start_background(FakeConfig::default().with_faults(faults))
@@ -110,6 +112,52 @@ fn a_lost_complete_answer_exits_3_and_claims_no_cancel() {
     assert_eq!(error["upload_id"], SCRIPTED_ID);
     assert_eq!(error["status"], 400);
     assert_eq!(scripted.count("/complete"), 2);
+    assert_eq!(
+        scripted.count("/cancel"),
+        0,
+        "a completed upload was cancelled"
+    );
+}
+
+#[test]
+fn a_complete_answer_lost_after_the_fake_committed_exits_3_and_the_upload_completed() {
+    let server =
+        FakeServer::start_background(FakeConfig::default().with_fault_plan(FaultPlan::new().nth(
+            Route::Complete,
+            1,
+            Fault::DropAfterCommit,
+        )))
+        .expect("fake server starts");
+    let (dir, path, sha) = temp_file(48 * KIB, 14);
+    let journal = dir.path().join("c.journal");
+    let out = run(cli(&server)
+        .args(["upload"])
+        .arg(&path)
+        .args([
+            "--purpose",
+            "fine-tune",
+            "--part-size",
+            "16KiB",
+            "--json",
+            "--journal",
+        ])
+        .arg(&journal));
+    assert_eq!(out.code, Some(3), "{out:#?}");
+    let error = out.json_error();
+    assert_eq!(error["kind"], "completion_unknown");
+    let id = error["upload_id"].as_str().unwrap().to_owned();
+    assert!(out.error_line().contains("probably completed"), "{out:#?}");
+    assert!(!out.stderr.contains("was cancelled"), "{out:#?}");
+    assert!(!out.offers_cancel(&id), "{out:#?}");
+    // What the user is told matches the server: completed, never cancelled.
+    let snapshot = server.upload(&id).unwrap();
+    assert_eq!(snapshot.status, UploadStatus::Completed);
+    assert_eq!(snapshot.content_sha256.as_deref(), Some(sha.as_str()));
+    assert_eq!(server.stats().requests.get(Operation::Cancel), 0);
+    assert!(
+        journal.exists(),
+        "the journal should keep the completing state"
+    );
 }
 
 #[test]
