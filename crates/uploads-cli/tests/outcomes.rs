@@ -17,6 +17,22 @@ fn faulty(faults: Faults) -> FakeServer {
         .expect("fake server starts")
 }
 
+/// `upload PATH --purpose fine-tune FLAGS --journal JOURNAL` against `server`.
+fn upload_with_journal(
+    server: &FakeServer,
+    path: &std::path::Path,
+    journal: &std::path::Path,
+    flags: &[&str],
+) -> Run {
+    run(cli(server)
+        .arg("upload")
+        .arg(path)
+        .args(["--purpose", "fine-tune"])
+        .args(flags)
+        .arg("--journal")
+        .arg(journal))
+}
+
 fn api_error(message: &str, code: Option<&str>) -> Value {
     json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": code}})
 }
@@ -130,18 +146,12 @@ fn a_complete_answer_lost_after_the_fake_committed_exits_3_and_the_upload_comple
         .expect("fake server starts");
     let (dir, path, sha) = temp_file(48 * KIB, 14);
     let journal = dir.path().join("c.journal");
-    let out = run(cli(&server)
-        .args(["upload"])
-        .arg(&path)
-        .args([
-            "--purpose",
-            "fine-tune",
-            "--part-size",
-            "16KiB",
-            "--json",
-            "--journal",
-        ])
-        .arg(&journal));
+    let out = upload_with_journal(
+        &server,
+        &path,
+        &journal,
+        &["--part-size", "16KiB", "--json"],
+    );
     assert_eq!(out.code, Some(3), "{out:#?}");
     let error = out.json_error();
     assert_eq!(error["kind"], "completion_unknown");
@@ -244,18 +254,12 @@ fn kept_upload(
     let server = faulty(Faults::none().with_fail_500(1.0));
     let (dir, path, _) = temp_file(100 * KIB, seed);
     let journal = dir.path().join("kept.journal");
-    let out = run(cli(&server)
-        .args(["upload"])
-        .arg(&path)
-        .args([
-            "--purpose",
-            "fine-tune",
-            "--max-retries",
-            "0",
-            "--keep-on-failure",
-            "--journal",
-        ])
-        .arg(&journal));
+    let out = upload_with_journal(
+        &server,
+        &path,
+        &journal,
+        &["--max-retries", "0", "--keep-on-failure"],
+    );
     assert_eq!(out.code, Some(1), "{out:#?}");
     let id = server.uploads()[0].id.clone();
     server.set_faults(Faults::none());
@@ -394,18 +398,7 @@ fn a_cancelled_journal_does_not_block_the_same_command() {
     let (dir, path, sha) = temp_file(20 * KIB, 11);
     let journal = dir.path().join("j.json");
     let upload = |server: &FakeServer| {
-        run(cli(server)
-            .args(["upload"])
-            .arg(&path)
-            .args([
-                "--purpose",
-                "fine-tune",
-                "--max-retries",
-                "0",
-                "--json",
-                "--journal",
-            ])
-            .arg(&journal))
+        upload_with_journal(server, &path, &journal, &["--max-retries", "0", "--json"])
     };
     let out = upload(&server);
     assert_eq!(out.code, Some(1), "{out:#?}");
