@@ -33,7 +33,8 @@ pub enum Cleanup {
         /// Why the cancel failed.
         reason: String,
     },
-    /// A cancel was requested, but the SDK does not say whether it succeeded.
+    /// A cancel was requested, but whether it succeeded is not known (the CLI stopped waiting
+    /// for the SDK after a signal, or the SDK did not report it).
     CancelUnconfirmed,
     /// The upload was left pending, resumable from `journal` when there is one.
     Retained {

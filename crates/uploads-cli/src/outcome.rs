@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use uploads_ext::{Error, ErrorKind};
 
 use crate::describe::describe;
-use crate::duration::human_duration;
+use crate::duration::{human_duration, humanize_durations};
 use crate::failure::{Cleanup, Failure, EXIT_FAILURE, EXIT_INVALID_INPUT, EXIT_OUTCOME_UNKNOWN};
 use crate::signals::{Signal, CLEANUP_GRACE};
 
@@ -173,8 +173,9 @@ fn exit_code(err: &Error, ctx: &Context) -> u8 {
     }
     match err.kind() {
         ErrorKind::InvalidInput => EXIT_INVALID_INPUT,
-        // The journal given to `resume`, or one that cannot be written before the upload exists.
+        // Another process is resuming: nothing wrong with the input, try again later.
         ErrorKind::Journal if journal_busy(err) => EXIT_FAILURE,
+        // The journal given to `resume`, or one that cannot be written before the upload exists.
         ErrorKind::Journal if ctx.command == CommandKind::Resume || err.upload_id().is_none() => {
             EXIT_INVALID_INPUT
         }
@@ -216,7 +217,7 @@ fn cleanup(err: &Error, ctx: &Context) -> Cleanup {
     match err.cleanup() {
         Some(uploads_ext::Cleanup::Cancelled) => Cleanup::Cancelled,
         Some(uploads_ext::Cleanup::CancelFailed { reason }) => Cleanup::CancelFailed {
-            reason: reason.clone(),
+            reason: humanize_durations(reason),
         },
         Some(uploads_ext::Cleanup::Retained { journal }) => Cleanup::Retained {
             journal: journal.clone().filter(|j| j.exists()),
