@@ -33,7 +33,8 @@ pub enum Cleanup {
         /// Why the cancel failed.
         reason: String,
     },
-    /// A cancel was requested, but the SDK does not say whether it succeeded.
+    /// A cancel was requested, but whether it succeeded is not known (the CLI stopped waiting
+    /// for the SDK after a signal, or the SDK did not report it).
     CancelUnconfirmed,
     /// The upload was left pending, resumable from `journal` when there is one.
     Retained {
@@ -42,6 +43,9 @@ pub enum Cleanup {
     },
     /// Nothing needed cleaning up (no upload was created, or it is no longer pending).
     NotNeeded,
+    /// The answer to `create` was lost: an upload may exist whose id nobody knows. Nothing was
+    /// cancelled; such an upload expires unused an hour after its creation.
+    Unidentified,
 }
 
 /// A failed command: what to print and which exit code to return. Boxed, so that results

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use uploads_ext::{Error, ErrorKind};
 
 use crate::describe::describe;
-use crate::duration::human_duration;
+use crate::duration::{human_duration, humanize_durations};
 use crate::failure::{Cleanup, Failure, EXIT_FAILURE, EXIT_INVALID_INPUT, EXIT_OUTCOME_UNKNOWN};
 use crate::signals::{Signal, CLEANUP_GRACE};
 
@@ -103,6 +103,13 @@ pub fn from_error(err: &Error, ctx: &Context) -> Failure {
                 .into_iter()
                 .filter(|h| !(said && h.ends_with("was cancelled"))),
         );
+    } else if matches!(err.cleanup(), Some(uploads_ext::Cleanup::Unidentified)) {
+        failure.cleanup = Some(Cleanup::Unidentified);
+        failure.hints.push(
+            "the answer to create was lost: an upload may exist whose id is unknown; it was not \
+             cancelled and expires unused an hour after its creation"
+                .to_owned(),
+        );
     } else if ctx.signal.is_none() && transient(err) && ctx.command == CommandKind::Upload {
         failure
             .hints
@@ -166,8 +173,9 @@ fn exit_code(err: &Error, ctx: &Context) -> u8 {
     }
     match err.kind() {
         ErrorKind::InvalidInput => EXIT_INVALID_INPUT,
-        // The journal given to `resume`, or one that cannot be written before the upload exists.
+        // Another process is resuming: nothing wrong with the input, try again later.
         ErrorKind::Journal if journal_busy(err) => EXIT_FAILURE,
+        // The journal given to `resume`, or one that cannot be written before the upload exists.
         ErrorKind::Journal if ctx.command == CommandKind::Resume || err.upload_id().is_none() => {
             EXIT_INVALID_INPUT
         }
@@ -209,7 +217,7 @@ fn cleanup(err: &Error, ctx: &Context) -> Cleanup {
     match err.cleanup() {
         Some(uploads_ext::Cleanup::Cancelled) => Cleanup::Cancelled,
         Some(uploads_ext::Cleanup::CancelFailed { reason }) => Cleanup::CancelFailed {
-            reason: reason.clone(),
+            reason: humanize_durations(reason),
         },
         Some(uploads_ext::Cleanup::Retained { journal }) => Cleanup::Retained {
             journal: journal.clone().filter(|j| j.exists()),
@@ -230,6 +238,7 @@ fn cleanup(err: &Error, ctx: &Context) -> Cleanup {
             }
         }
         Some(uploads_ext::Cleanup::NotNeeded) => Cleanup::NotNeeded,
+        Some(uploads_ext::Cleanup::Unidentified) => Cleanup::Unidentified,
         // Not reported (a refused resume, or a cleanup kind this CLI does not know yet).
         _ => match err.kind() {
             ErrorKind::Expired | ErrorKind::NotFound | ErrorKind::Cancelled => Cleanup::NotNeeded,
@@ -288,7 +297,7 @@ fn next_steps(id: &str, cleanup: &Cleanup, retry_helps: bool, ctx: &Context) -> 
                 }
             )],
         },
-        Cleanup::NotNeeded => Vec::new(),
+        Cleanup::NotNeeded | Cleanup::Unidentified => Vec::new(),
     }
 }
 

@@ -8,11 +8,29 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use uploads_fake::{FakeConfig, FakeServer, Faults, Operation, UploadStatus};
+use uploads_fake::{
+    FakeConfig, FakeServer, Fault, FaultPlan, Faults, Operation, Route, UploadStatus,
+};
 
 fn faulty(faults: Faults) -> FakeServer {
     FakeServer::start_background(FakeConfig::default().with_faults(faults))
         .expect("fake server starts")
+}
+
+/// `upload PATH --purpose fine-tune FLAGS --journal JOURNAL` against `server`.
+fn upload_with_journal(
+    server: &FakeServer,
+    path: &std::path::Path,
+    journal: &std::path::Path,
+    flags: &[&str],
+) -> Run {
+    run(cli(server)
+        .arg("upload")
+        .arg(path)
+        .args(["--purpose", "fine-tune"])
+        .args(flags)
+        .arg("--journal")
+        .arg(journal))
 }
 
 fn api_error(message: &str, code: Option<&str>) -> Value {
@@ -110,6 +128,46 @@ fn a_lost_complete_answer_exits_3_and_claims_no_cancel() {
     assert_eq!(error["upload_id"], SCRIPTED_ID);
     assert_eq!(error["status"], 400);
     assert_eq!(scripted.count("/complete"), 2);
+    assert_eq!(
+        scripted.count("/cancel"),
+        0,
+        "a completed upload was cancelled"
+    );
+}
+
+#[test]
+fn a_complete_answer_lost_after_the_fake_committed_exits_3_and_the_upload_completed() {
+    let server =
+        FakeServer::start_background(FakeConfig::default().with_fault_plan(FaultPlan::new().nth(
+            Route::Complete,
+            1,
+            Fault::DropAfterCommit,
+        )))
+        .expect("fake server starts");
+    let (dir, path, sha) = temp_file(48 * KIB, 14);
+    let journal = dir.path().join("c.journal");
+    let out = upload_with_journal(
+        &server,
+        &path,
+        &journal,
+        &["--part-size", "16KiB", "--json"],
+    );
+    assert_eq!(out.code, Some(3), "{out:#?}");
+    let error = out.json_error();
+    assert_eq!(error["kind"], "completion_unknown");
+    let id = error["upload_id"].as_str().unwrap().to_owned();
+    assert!(out.error_line().contains("probably completed"), "{out:#?}");
+    assert!(!out.stderr.contains("was cancelled"), "{out:#?}");
+    assert!(!out.offers_cancel(&id), "{out:#?}");
+    // What the user is told matches the server: completed, never cancelled.
+    let snapshot = server.upload(&id).unwrap();
+    assert_eq!(snapshot.status, UploadStatus::Completed);
+    assert_eq!(snapshot.content_sha256.as_deref(), Some(sha.as_str()));
+    assert_eq!(server.stats().requests.get(Operation::Cancel), 0);
+    assert!(
+        journal.exists(),
+        "the journal should keep the completing state"
+    );
 }
 
 #[test]
@@ -196,18 +254,12 @@ fn kept_upload(
     let server = faulty(Faults::none().with_fail_500(1.0));
     let (dir, path, _) = temp_file(100 * KIB, seed);
     let journal = dir.path().join("kept.journal");
-    let out = run(cli(&server)
-        .args(["upload"])
-        .arg(&path)
-        .args([
-            "--purpose",
-            "fine-tune",
-            "--max-retries",
-            "0",
-            "--keep-on-failure",
-            "--journal",
-        ])
-        .arg(&journal));
+    let out = upload_with_journal(
+        &server,
+        &path,
+        &journal,
+        &["--max-retries", "0", "--keep-on-failure"],
+    );
     assert_eq!(out.code, Some(1), "{out:#?}");
     let id = server.uploads()[0].id.clone();
     server.set_faults(Faults::none());
@@ -346,18 +398,7 @@ fn a_cancelled_journal_does_not_block_the_same_command() {
     let (dir, path, sha) = temp_file(20 * KIB, 11);
     let journal = dir.path().join("j.json");
     let upload = |server: &FakeServer| {
-        run(cli(server)
-            .args(["upload"])
-            .arg(&path)
-            .args([
-                "--purpose",
-                "fine-tune",
-                "--max-retries",
-                "0",
-                "--json",
-                "--journal",
-            ])
-            .arg(&journal))
+        upload_with_journal(server, &path, &journal, &["--max-retries", "0", "--json"])
     };
     let out = upload(&server);
     assert_eq!(out.code, Some(1), "{out:#?}");
