@@ -145,6 +145,12 @@ fn builder(args: &UploadArgs) -> Result<BatchBuilder, Failure> {
         }
     }
     let b = &args.batch;
+    if args.keep_on_failure && b.manifest.is_none() {
+        return Err(Failure::invalid_input(
+            "--keep-on-failure with several files needs --manifest: it keeps each file's journal, \
+             so that running the same command again resumes the kept uploads",
+        ));
+    }
     let dir = match args.files.as_slice() {
         [one] if one.is_dir() => Some(one.clone()),
         _ => None,

@@ -168,4 +168,14 @@ fn single_file_flags_are_refused_with_several_files_before_any_request() {
             .args(["--purpose", "batch", "--include", "*.jsonl"]),
     );
     assert_eq!(out.code, Some(2), "{out:#?}");
+    let out = rejected_before_any_request(
+        &server,
+        cli(&server).args(["upload"]).arg(dir.path()).args([
+            "--purpose",
+            "batch",
+            "--keep-on-failure",
+        ]),
+    );
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert!(out.stderr.contains("needs --manifest"), "{out:#?}");
 }

@@ -130,8 +130,9 @@ async fn upload_one(shared: &Shared, index: usize, file: &Found) -> FileResult {
     let result = match &journal {
         Some(journal) if journal.exists() => {
             match send(batch.resumed_upload(journal)).await {
-                // Nothing left to resume: start over (the journal is replaced).
-                Err(e) if fresh_start_helps(&e) => {
+                // Nothing left to resume: start over (the journal is replaced). Not after an
+                // abort, whose "cancelled" is the caller's and whose journal must stay.
+                Err(e) if !batch.cancel.is_cancelled() && fresh_start_helps(&e) => {
                     tracing::info!(path = %path.display(), "cannot resume ({e}): uploading afresh");
                     crate::upload::remove_journal(journal);
                     send(batch.file_upload(path).journal(journal)).await

@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 /// Where the files of a batch come from.
 #[derive(Debug, Clone)]
 pub(crate) enum FileSet {
-    /// These paths, in this order (a path that is missing fails as that file's result).
+    /// These paths, in this order (a path that is missing fails as that file's result; a path
+    /// named twice counts once).
     List(Vec<PathBuf>),
     /// Every regular file under `root` that matches.
     Dir {
@@ -76,13 +77,18 @@ impl Patterns {
 /// files in the same order.
 pub(crate) fn list(set: &FileSet) -> Result<Vec<Found>> {
     match set {
-        FileSet::List(paths) => Ok(paths
-            .iter()
-            .map(|path| Found {
-                bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
-                path: path.clone(),
-            })
-            .collect()),
+        FileSet::List(paths) => {
+            // A file named twice is uploaded once (as first named).
+            let mut seen = std::collections::HashSet::new();
+            Ok(paths
+                .iter()
+                .filter(|path| seen.insert(std::path::absolute(path).unwrap_or((*path).clone())))
+                .map(|path| Found {
+                    bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+                    path: path.clone(),
+                })
+                .collect())
+        }
         FileSet::Dir {
             root,
             include,
@@ -199,6 +205,20 @@ mod tests {
             "* does not cross a /"
         );
         assert_eq!(names(dir.path(), &["sub/**"], &["d.*"]), ["sub/c.jsonl"]);
+    }
+
+    #[test]
+    fn a_file_named_twice_is_listed_once() {
+        let dir = tree();
+        let a = dir.path().join("a.jsonl");
+        let again = dir.path().join("sub/../a.jsonl");
+        let set = FileSet::List(vec![a.clone(), dir.path().join("b.txt"), a.clone()]);
+        let found = list(&set).unwrap();
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].path, a);
+        assert_eq!(found[0].bytes, "a.jsonl".len() as u64);
+        // Spelled differently: std::path::absolute does not resolve "..", so both stay.
+        assert_eq!(list(&FileSet::List(vec![a, again])).unwrap().len(), 2);
     }
 
     #[test]
