@@ -341,3 +341,70 @@ async fn abort_then_rerun_with_the_manifest_skips_done_files_and_resumes_the_oth
         .count();
     assert_eq!(journals, 0);
 }
+
+/// A reader that counts the bytes taken from it.
+struct CountingReader {
+    inner: std::io::Cursor<Vec<u8>>,
+    read: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl tokio::io::AsyncRead for CountingReader {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        let n = (buf.filled().len() - before) as u64;
+        self.read.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+        poll
+    }
+}
+
+#[tokio::test]
+async fn reader_parts_are_only_read_under_the_budget_however_many_uploads_wait() {
+    let server = FakeServer::start_with(FakeConfig::default()).await.unwrap();
+    let budget = 2;
+    let client = client_for(&server, budget);
+    let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let part = 8 * KIB;
+    let outcome = tokio::time::timeout(DEADLOCK_BOUND, async {
+        let hold = server.hold_parts();
+        let uploads: Vec<_> = (0..10)
+            .map(|i| {
+                let reader = CountingReader {
+                    inner: std::io::Cursor::new(content(4 * part, i)),
+                    read: read.clone(),
+                };
+                client
+                    .upload_reader(reader, 4 * part)
+                    .filename(format!("r{i}.jsonl"))
+                    .purpose(Purpose::Batch)
+                    .part_size(part)
+                    .concurrency(4)
+                    .spawn()
+            })
+            .collect();
+        server.wait_for_parts_in_flight(budget).await;
+        // Ten uploads want forty parts; only the two holding the budget were read into memory.
+        let read_while_held = read.load(std::sync::atomic::Ordering::SeqCst);
+        drop(hold);
+        let mut done = Vec::new();
+        for upload in uploads {
+            done.push(upload.join().await.unwrap());
+        }
+        (read_while_held, done)
+    })
+    .await
+    .expect("deadlocked");
+    let (read_while_held, done) = outcome;
+    assert_eq!(read_while_held, budget as u64 * part);
+    for (i, upload) in done.iter().enumerate() {
+        assert_eq!(
+            server.read_content(upload.upload_id()).unwrap(),
+            content(4 * part, i as u64)
+        );
+    }
+    assert_eq!(server.stats().max_parts_in_flight, budget);
+}
