@@ -3,8 +3,8 @@
 //! ```sh
 //! OPENAI_API_KEY=sk-... cargo run -p uploads-ext --example upload_file -- train.jsonl fine-tune
 //! ```
-//! Without an API key, point it at the fake server: run `cargo run -p uploads-fake` and export the
-//! `base_url` and `api_key` it prints as `OPENAI_BASE_URL` and `OPENAI_API_KEY`.
+//! Without an API key, point it at the fake server: run `cargo run -p uploads-fake --features cli`
+//! and export the `base_url` and `api_key` it prints as `OPENAI_BASE_URL` and `OPENAI_API_KEY`.
 
 use uploads_ext::upload::FailurePolicy;
 use uploads_ext::{Client, ErrorKind, Purpose};
