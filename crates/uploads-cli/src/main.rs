@@ -151,7 +151,7 @@ pub struct UploadArgs {
 #[derive(Debug, Args)]
 pub struct ClientArgs {
     /// The API's base URL, including /v1 (default: OPENAI_BASE_URL, else
-    /// https://api.openai.com/v1).
+    /// `https://api.openai.com/v1`).
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
     /// Give up on a request attempt after this many seconds (decimals allowed; default 600).
