@@ -39,3 +39,15 @@ pub fn client_with(
         .build()
         .map_err(|e| outcome::from_error(&e, &Context::default()))
 }
+
+/// The client of one upload or resume: its budget of parts in flight is at least the
+/// `--concurrency` asked for, so that the client's default budget does not quietly lower it.
+pub fn client_for_one(args: &ClientArgs, concurrency: Option<usize>) -> Result<Client, Failure> {
+    client_with(args, |builder| match concurrency {
+        Some(c) => builder.max_parts_in_flight(c.clamp(
+            uploads_ext::budget::DEFAULT_MAX_PARTS_IN_FLIGHT,
+            uploads_ext::budget::MAX_PARTS_IN_FLIGHT,
+        )),
+        None => builder,
+    })
+}

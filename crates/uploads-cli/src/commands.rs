@@ -30,7 +30,7 @@ pub async fn upload(args: UploadArgs) -> Result<(), Failure> {
         return crate::batch::upload_many(args).await;
     }
     let file = &args.files[0];
-    let client = client(&args.client)?;
+    let client = crate::client::client_for_one(&args.client, args.concurrency)?;
     check_file(file)?;
     let journal = match (&args.journal, args.keep_on_failure) {
         (Some(path), _) => Some(path.clone()),
@@ -83,7 +83,7 @@ pub async fn upload(args: UploadArgs) -> Result<(), Failure> {
 
 /// `openai-uploads resume JOURNAL ...`
 pub async fn resume(args: ResumeArgs) -> Result<(), Failure> {
-    let client = client(&args.client)?;
+    let client = crate::client::client_for_one(&args.client, args.concurrency)?;
     if !args.journal.is_file() {
         return Err(Failure::invalid_input(format!(
             "{}: no such journal (it is written by `upload --journal` or --keep-on-failure, and \

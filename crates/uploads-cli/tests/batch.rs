@@ -179,3 +179,32 @@ fn single_file_flags_are_refused_with_several_files_before_any_request() {
     assert_eq!(out.code, Some(2), "{out:#?}");
     assert!(out.stderr.contains("needs --manifest"), "{out:#?}");
 }
+
+#[test]
+fn one_file_gets_the_concurrency_asked_for_even_above_the_default_budget() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wide.jsonl");
+    let sha = write_file(&path, 48 * KIB, 7);
+    let hold = server.hold_parts();
+    let child = Spawned::start(cli(&server).args(["upload"]).arg(&path).args([
+        "--purpose",
+        "batch",
+        "--part-size",
+        "1KiB",
+        "--concurrency",
+        "24",
+    ]));
+    // 24 parts reach the server at once: more than the client's default budget of 16.
+    block_on(async {
+        tokio::time::timeout(WAIT, server.wait_for_parts_in_flight(24))
+            .await
+            .expect("24 parts in flight")
+    });
+    drop(hold);
+    let out = child.finish();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_eq!(server.stats().max_parts_in_flight, 24);
+    let upload = &server.uploads()[0];
+    assert_eq!(upload.content_sha256.as_deref(), Some(sha.as_str()));
+}
