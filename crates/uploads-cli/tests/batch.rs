@@ -208,3 +208,83 @@ fn one_file_gets_the_concurrency_asked_for_even_above_the_default_budget() {
     let upload = &server.uploads()[0];
     assert_eq!(upload.content_sha256.as_deref(), Some(sha.as_str()));
 }
+
+#[cfg(unix)]
+#[test]
+fn after_sigterm_the_same_command_with_the_manifest_resumes_the_files_in_flight() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let files = dataset(&data);
+    let manifest = dir.path().join("run.manifest");
+    let command = || {
+        let mut cmd = cli(&server);
+        cmd.args(["upload"])
+            .arg(&data)
+            .args(["--purpose", "batch", "--include", "*.jsonl", "--json"])
+            .args([
+                "--part-size",
+                "16KiB",
+                "--files-in-flight",
+                "2",
+                "--manifest",
+            ])
+            .arg(&manifest);
+        cmd
+    };
+
+    // Parts are held at the server, so two files are certainly in flight when SIGTERM arrives.
+    let hold = server.hold_parts();
+    let child = Spawned::start(&mut command());
+    block_on(async {
+        tokio::time::timeout(WAIT, server.wait_for_parts_in_flight(2))
+            .await
+            .expect("parts in flight")
+    });
+    child.signal("TERM");
+    let first = child.finish();
+    drop(hold);
+    assert_eq!(first.code, Some(143), "{first:#?}");
+    let stopped = lines(&first);
+    assert_eq!(stopped.len(), 4, "{first:#?}");
+    assert!(stopped.iter().all(|l| l["status"] == "failed"));
+    let kept: Vec<&Value> = stopped
+        .iter()
+        .filter(|l| l["upload_id"].is_string())
+        .collect();
+    assert_eq!(
+        kept.len(),
+        2,
+        "the two files in flight had Uploads: {first:#?}"
+    );
+    for line in &kept {
+        assert_eq!(line["error"]["cleanup"]["action"], "retained", "{line}");
+    }
+
+    let second = run(&mut command());
+    assert_eq!(second.code, Some(0), "{second:#?}");
+    let done = lines(&second);
+    assert_eq!(done.len(), 4);
+    for line in &done {
+        assert_eq!(line["status"], "completed", "{line}");
+        let path = line["path"].as_str().unwrap();
+        if let Some(earlier) = kept.iter().find(|k| k["path"] == path) {
+            assert_eq!(
+                line["upload_id"], earlier["upload_id"],
+                "resumed, not restarted"
+            );
+        }
+        let (_, sha) = files
+            .iter()
+            .find(|(n, _)| path.ends_with(n.as_str()))
+            .unwrap();
+        let snapshot = server.upload(line["upload_id"].as_str().unwrap()).unwrap();
+        assert_eq!(snapshot.content_sha256.as_deref(), Some(sha.as_str()));
+    }
+    assert_eq!(
+        server.stats().requests.create,
+        4,
+        "no file got a second Upload"
+    );
+}
