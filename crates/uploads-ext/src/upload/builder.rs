@@ -136,7 +136,9 @@ impl UploadFileBuilder {
     }
 
     /// Parts in flight at once (1 to [`MAX_CONCURRENCY`](super::MAX_CONCURRENCY), default
-    /// [`DEFAULT_CONCURRENCY`]).
+    /// [`DEFAULT_CONCURRENCY`]), within the client's budget for all its uploads
+    /// ([`ClientBuilder::max_parts_in_flight`](crate::ClientBuilder::max_parts_in_flight),
+    /// default 16).
     pub fn concurrency(mut self, parts: usize) -> Self {
         self.concurrency = parts;
         self
