@@ -174,7 +174,7 @@ fn exit_code(err: &Error, ctx: &Context) -> u8 {
     match err.kind() {
         ErrorKind::InvalidInput => EXIT_INVALID_INPUT,
         // Another process is resuming: nothing wrong with the input, try again later.
-        ErrorKind::Journal if journal_busy(err) => EXIT_FAILURE,
+        ErrorKind::Journal if err.is_journal_locked() => EXIT_FAILURE,
         // The journal given to `resume`, or one that cannot be written before the upload exists.
         ErrorKind::Journal if ctx.command == CommandKind::Resume || err.upload_id().is_none() => {
             EXIT_INVALID_INPUT
@@ -195,11 +195,6 @@ fn transient(err: &Error) -> bool {
     err.is_transient()
 }
 
-/// Another process holds the journal's lock (it is resuming the same upload).
-fn journal_busy(err: &Error) -> bool {
-    err.kind() == ErrorKind::Journal && err.to_string().contains("in use by another process")
-}
-
 /// A retry may succeed once the user fixed something local (the key, the file's permissions).
 fn fixable(err: &Error) -> bool {
     matches!(
@@ -210,7 +205,7 @@ fn fixable(err: &Error) -> bool {
 
 /// What was done about the upload, as the SDK reports it.
 fn cleanup(err: &Error, ctx: &Context) -> Cleanup {
-    if journal_busy(err) {
+    if err.is_journal_locked() {
         // Another process is resuming this upload: leave it alone.
         return Cleanup::NotNeeded;
     }

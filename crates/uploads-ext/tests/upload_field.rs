@@ -230,6 +230,7 @@ async fn an_unusable_journal_directory_is_refused_before_create() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Journal, "{err}");
+    assert!(!err.is_journal_locked(), "no lock is involved: {err}");
     assert_eq!(err.cleanup(), Some(&Cleanup::NotNeeded));
     assert_eq!(server.stats().requests.total(), 0, "nothing was created");
 }
@@ -302,6 +303,10 @@ async fn a_second_concurrent_resume_is_refused_by_the_journal_lock() {
     server.wait_for_parts_in_flight(1).await;
     let err = client.resume_upload(&journal).send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Journal, "{err}");
+    assert!(
+        err.is_journal_locked(),
+        "a typed signal, not only text: {err}"
+    );
     assert!(
         err.to_string().contains("in use by another process"),
         "{err}"

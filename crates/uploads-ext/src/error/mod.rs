@@ -193,6 +193,8 @@ struct Inner {
     outcome_unknown: bool,
     /// The `id` found in an undecodable success body (a created Upload's id).
     undecoded_id: Option<String>,
+    /// A journal's lock is held by another process (see [`Error::is_journal_locked`]).
+    journal_locked: bool,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -215,6 +217,7 @@ impl Error {
                 cleanup: None,
                 outcome_unknown: false,
                 undecoded_id: None,
+                journal_locked: false,
                 source: None,
             }),
         }
@@ -273,6 +276,11 @@ impl Error {
 
     pub(crate) fn mark_outcome_unknown(mut self) -> Error {
         self.inner.outcome_unknown = true;
+        self
+    }
+
+    pub(crate) fn mark_journal_locked(mut self) -> Error {
+        self.inner.journal_locked = true;
         self
     }
 
@@ -370,6 +378,13 @@ impl Error {
         self.inner.kind == ErrorKind::Timeout
     }
 
+    /// Whether a resume was refused because another process holds the journal's lock (it is
+    /// resuming the same upload right now). The kind is [`ErrorKind::Journal`]; nothing is
+    /// wrong with the journal or the input: wait for the other process, or try again later.
+    pub fn is_journal_locked(&self) -> bool {
+        self.inner.journal_locked
+    }
+
     /// Whether this is a connection failure.
     pub fn is_connect(&self) -> bool {
         self.inner.kind == ErrorKind::Connection
@@ -449,6 +464,7 @@ impl fmt::Debug for Error {
             .field("attempts", &inner.attempts)
             .field("body_snippet", &inner.body_snippet)
             .field("cleanup", &inner.cleanup)
+            .field("journal_locked", &inner.journal_locked)
             .finish()
     }
 }
