@@ -205,10 +205,6 @@ fn fixable(err: &Error) -> bool {
 
 /// What was done about the upload, as the SDK reports it.
 fn cleanup(err: &Error, ctx: &Context) -> Cleanup {
-    if err.is_journal_locked() {
-        // Another process is resuming this upload: leave it alone.
-        return Cleanup::NotNeeded;
-    }
     match err.cleanup() {
         Some(uploads_ext::Cleanup::Cancelled) => Cleanup::Cancelled,
         Some(uploads_ext::Cleanup::CancelFailed { reason }) => Cleanup::CancelFailed {
@@ -217,24 +213,15 @@ fn cleanup(err: &Error, ctx: &Context) -> Cleanup {
         Some(uploads_ext::Cleanup::Retained { journal }) => Cleanup::Retained {
             journal: journal.clone().filter(|j| j.exists()),
         },
-        // A refused resume leaves its upload as it was: pending, as far as anyone knows.
-        Some(uploads_ext::Cleanup::NotNeeded)
-            if ctx.command == CommandKind::Resume
-                && matches!(
-                    err.kind(),
-                    ErrorKind::Journal
-                        | ErrorKind::FileChanged
-                        | ErrorKind::InvalidInput
-                        | ErrorKind::Io
-                ) =>
-        {
-            Cleanup::Retained {
-                journal: existing_journal(ctx),
-            }
-        }
+        // Another process is resuming this upload: it is that process's to finish or cancel.
+        Some(uploads_ext::Cleanup::LeftAlone) if err.is_journal_locked() => Cleanup::NotNeeded,
+        // A refused resume left its upload as it was: pending, as far as anyone knows.
+        Some(uploads_ext::Cleanup::LeftAlone) => Cleanup::Retained {
+            journal: existing_journal(ctx),
+        },
         Some(uploads_ext::Cleanup::NotNeeded) => Cleanup::NotNeeded,
         Some(uploads_ext::Cleanup::Unidentified) => Cleanup::Unidentified,
-        // Not reported (a refused resume, or a cleanup kind this CLI does not know yet).
+        // Not reported (a single request, or a cleanup kind this CLI does not know yet).
         _ => match err.kind() {
             ErrorKind::Expired | ErrorKind::NotFound | ErrorKind::Cancelled => Cleanup::NotNeeded,
             _ if ctx.keep => Cleanup::Retained {

@@ -311,7 +311,11 @@ async fn a_second_concurrent_resume_is_refused_by_the_journal_lock() {
         err.to_string().contains("in use by another process"),
         "{err}"
     );
-    assert_eq!(err.cleanup(), Some(&Cleanup::NotNeeded), "nothing touched");
+    assert_eq!(
+        err.cleanup(),
+        Some(&Cleanup::LeftAlone),
+        "the other resume owns it: nothing touched"
+    );
     assert_eq!(
         err.upload_id(),
         server.uploads().first().map(|u| u.id.as_str())
@@ -320,6 +324,36 @@ async fn a_second_concurrent_resume_is_refused_by_the_journal_lock() {
     let done = first.await.unwrap().unwrap();
     assert_eq!(server.read_content(done.upload_id()).unwrap(), bytes);
     assert_eq!(server.stats().requests.add_part, 4, "each part sent once");
+}
+
+#[tokio::test]
+async fn a_resume_refused_for_an_unusable_journal_leaves_the_upload_pending_and_says_so() {
+    let server = server_with(Faults::none()).await;
+    let client = client_for(&server, Duration::from_secs(30));
+    let dir = tempfile::tempdir().unwrap();
+    let journal = kept_upload(&server, &client, dir.path(), &content(2 * 16 * KIB, 15)).await;
+    let id = server.uploads()[0].id.clone();
+    let mut j: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&journal).unwrap()).unwrap();
+    j["version"] = serde_json::json!(99);
+    std::fs::write(&journal, serde_json::to_vec(&j).unwrap()).unwrap();
+    server.reset_stats();
+    let err = client
+        .resume_upload(&journal)
+        .failure_policy(FailurePolicy::Cancel)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Journal, "{err}");
+    assert!(!err.is_journal_locked(), "{err}");
+    assert_eq!(err.upload_id(), Some(id.as_str()));
+    assert_eq!(
+        err.cleanup(),
+        Some(&Cleanup::LeftAlone),
+        "not 'nothing created'"
+    );
+    assert_eq!(server.stats().requests.total(), 0, "not even a cancel");
+    assert_eq!(server.upload(&id).unwrap().status, FakeStatus::Pending);
 }
 
 #[tokio::test]

@@ -144,6 +144,12 @@ pub enum Cleanup {
         /// The resume journal that describes it, if any.
         journal: Option<std::path::PathBuf>,
     },
+    /// Refused before taking over the Upload that a journal names: a resume whose journal could
+    /// not be used or is locked by another process resuming it ([`Error::is_journal_locked`]),
+    /// or a new upload whose journal already describes one. That Upload ([`Error::upload_id`])
+    /// was left as it was: still pending unless it expired or someone else finishes or cancels
+    /// it. Nothing was cancelled.
+    LeftAlone,
     /// No Upload had been created: nothing to clean up.
     NotNeeded,
     /// The `create` request's outcome is unknown (its answer was lost or could not be decoded
@@ -161,6 +167,9 @@ impl fmt::Display for Cleanup {
                 write!(f, "the upload was left pending (journal {})", j.display())
             }
             Cleanup::Retained { journal: None } => f.write_str("the upload was left as it is"),
+            Cleanup::LeftAlone => {
+                f.write_str("the upload was left as it was (the resume did not take it over)")
+            }
             Cleanup::NotNeeded => f.write_str("no upload had been created"),
             Cleanup::Unidentified => {
                 f.write_str("an upload may have been created but its id is unknown")
