@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use uploads_ext::{Error, ErrorKind};
 
 use crate::describe::describe;
-use crate::duration::{human_duration, humanize_durations};
+use crate::duration::human_duration;
 use crate::failure::{Cleanup, Failure, EXIT_FAILURE, EXIT_INVALID_INPUT, EXIT_OUTCOME_UNKNOWN};
 use crate::signals::{Signal, CLEANUP_GRACE};
 
@@ -208,7 +208,7 @@ fn cleanup(err: &Error, ctx: &Context) -> Cleanup {
     match err.cleanup() {
         Some(uploads_ext::Cleanup::Cancelled) => Cleanup::Cancelled,
         Some(uploads_ext::Cleanup::CancelFailed { reason }) => Cleanup::CancelFailed {
-            reason: humanize_durations(reason),
+            reason: reason.clone(),
         },
         Some(uploads_ext::Cleanup::Retained { journal }) => Cleanup::Retained {
             journal: journal.clone().filter(|j| j.exists()),

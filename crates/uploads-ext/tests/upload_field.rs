@@ -81,7 +81,7 @@ async fn a_stalled_connection_is_cut_off_by_the_idle_timeout_and_cancelled() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
-    assert!(err.to_string().contains("no progress for 300ms"), "{err}");
+    assert!(err.to_string().contains("no progress for 300 ms"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(20));
     assert_eq!(err.cleanup(), Some(&Cleanup::Cancelled));
     let id = err.upload_id().unwrap();
