@@ -6,8 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{content, fake_client, write_file};
-use uploads_ext::upload::FailurePolicy;
+use common::{content, fake_client, journal_state, kept_failing_upload, write_file};
 use uploads_ext::{Cleanup, Client, ErrorKind, Purpose};
 use uploads_fake::{FakeConfig, FakeServer, Fault, FaultPlan, Route, UploadStatus as FakeStatus};
 
@@ -35,15 +34,6 @@ async fn failing_upload(server: &FakeServer, seed: u64) -> uploads_ext::Error {
         .unwrap_err()
 }
 
-fn state_of(journal: &std::path::Path) -> String {
-    let text = std::fs::read_to_string(journal).unwrap();
-    text.lines()
-        .rev()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find_map(|v| v["state"].as_str().map(str::to_owned))
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_complete_answer_lost_after_commit_is_completion_unknown_and_the_upload_completed() {
     let server =
@@ -65,7 +55,7 @@ async fn a_complete_answer_lost_after_commit_is_completion_unknown_and_the_uploa
     assert!(matches!(err.cleanup(), Some(Cleanup::Retained { .. })));
     assert_eq!(server.upload(id).unwrap().status, FakeStatus::Completed);
     assert_eq!(server.stats().requests.cancel, 0, "never cancelled");
-    assert_eq!(state_of(&journal), "completing");
+    assert_eq!(journal_state(&journal), "completing");
 }
 
 #[tokio::test]
@@ -163,17 +153,7 @@ async fn resume_works_with_the_server_clock_two_hours_behind() {
     let bytes = content(2 * 16 * KIB, 6);
     let path = write_file(dir.path(), "k.bin", &bytes);
     let journal = dir.path().join("k.journal");
-    client
-        .upload_file(&path)
-        .purpose(Purpose::Batch)
-        .part_size(16 * KIB)
-        .failure_policy(FailurePolicy::Keep)
-        .journal(&journal)
-        .part_retries(0)
-        .part_rounds(0)
-        .send()
-        .await
-        .unwrap_err();
+    kept_failing_upload(&client, &path, &journal).await;
     server.set_fault_plan(FaultPlan::new());
     let done = client.resume_upload(&journal).send().await.unwrap();
     assert_eq!(server.read_content(done.upload_id()).unwrap(), bytes);

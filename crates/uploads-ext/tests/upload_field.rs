@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{content, fake_client, write_file};
+use common::{
+    assert_cancelled_on_server, content, fake_client, fake_setup, kept_failing_upload, write_file,
+};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -18,16 +20,6 @@ use uploads_fake::{
 
 const KIB: u64 = 1024;
 
-fn client_for(server: &FakeServer, timeout: Duration) -> Client {
-    fake_client(server, timeout)
-}
-
-async fn server_with(faults: Faults) -> FakeServer {
-    FakeServer::start_with(FakeConfig::default().with_faults(faults))
-        .await
-        .unwrap()
-}
-
 fn always_500() -> Faults {
     Faults::none().with_seed(1).with_fail_500(1.0)
 }
@@ -39,9 +31,7 @@ async fn big_uploads_finish_through_transient_faults_with_default_part_budgets()
         .with_fail_500(0.05)
         .with_fail_429(0.05, Duration::from_millis(5), RetryHint::Millis)
         .with_drop_connection(0.02);
-    let server = server_with(faults).await;
-    let client = client_for(&server, Duration::from_secs(30));
-    let dir = tempfile::tempdir().unwrap();
+    let (server, client, dir) = fake_setup(faults, Duration::from_secs(30)).await;
     for i in 0..20u64 {
         let bytes = content(64 * 16 * KIB, 100 + i);
         let path = write_file(dir.path(), &format!("big{i}.bin"), &bytes);
@@ -67,9 +57,11 @@ async fn big_uploads_finish_through_transient_faults_with_default_part_budgets()
 
 #[tokio::test]
 async fn a_stalled_connection_is_cut_off_by_the_idle_timeout_and_cancelled() {
-    let server = server_with(Faults::none().with_stall(1.0, Duration::from_secs(60))).await;
-    let client = client_for(&server, Duration::from_millis(300));
-    let dir = tempfile::tempdir().unwrap();
+    let (server, client, dir) = fake_setup(
+        Faults::none().with_stall(1.0, Duration::from_secs(60)),
+        Duration::from_millis(300),
+    )
+    .await;
     let path = write_file(dir.path(), "s.bin", &content(16 * KIB, 4));
     let started = Instant::now();
     let err = client
@@ -83,9 +75,7 @@ async fn a_stalled_connection_is_cut_off_by_the_idle_timeout_and_cancelled() {
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     assert!(err.to_string().contains("no progress for 300 ms"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(20));
-    assert_eq!(err.cleanup(), Some(&Cleanup::Cancelled));
-    let id = err.upload_id().unwrap();
-    assert_eq!(server.upload(id).unwrap().status, FakeStatus::Cancelled);
+    assert_cancelled_on_server(&server, &err);
 }
 
 #[tokio::test]
@@ -101,7 +91,7 @@ async fn a_slow_but_steady_part_outlasts_the_timeout() {
     )
     .await
     .unwrap();
-    let client = client_for(&server, Duration::from_secs(2));
+    let client = fake_client(&server, Duration::from_secs(2));
     let dir = tempfile::tempdir().unwrap();
     let bytes = content(64 * 1024 * KIB, 5);
     let path = write_file(dir.path(), "slow.bin", &bytes);
@@ -133,9 +123,7 @@ async fn a_slow_but_steady_part_outlasts_the_timeout() {
 
 #[tokio::test]
 async fn a_cancellation_token_runs_the_cleanup_and_reports_it() {
-    let server = server_with(Faults::none()).await;
-    let client = client_for(&server, Duration::from_secs(30));
-    let dir = tempfile::tempdir().unwrap();
+    let (server, client, dir) = fake_setup(Faults::none(), Duration::from_secs(30)).await;
     let path = write_file(dir.path(), "t.bin", &content(4 * 16 * KIB, 6));
     let hold = server.hold_parts();
     let token = CancellationToken::new();
@@ -152,16 +140,12 @@ async fn a_cancellation_token_runs_the_cleanup_and_reports_it() {
     let err = task.await.unwrap().unwrap_err();
     drop(hold);
     assert_eq!(err.kind(), ErrorKind::Cancelled);
-    assert_eq!(err.cleanup(), Some(&Cleanup::Cancelled));
-    let id = err.upload_id().unwrap();
-    assert_eq!(server.upload(id).unwrap().status, FakeStatus::Cancelled);
+    assert_cancelled_on_server(&server, &err);
 }
 
 #[tokio::test]
 async fn an_interrupted_kept_upload_is_retained_with_its_journal_and_resumes() {
-    let server = server_with(Faults::none()).await;
-    let client = client_for(&server, Duration::from_secs(30));
-    let dir = tempfile::tempdir().unwrap();
+    let (server, client, dir) = fake_setup(Faults::none(), Duration::from_secs(30)).await;
     let bytes = content(4 * 16 * KIB, 7);
     let path = write_file(dir.path(), "k.bin", &bytes);
     let journal = dir.path().join("k.journal");
@@ -196,9 +180,7 @@ async fn an_interrupted_kept_upload_is_retained_with_its_journal_and_resumes() {
 
 #[tokio::test]
 async fn an_overall_deadline_ends_the_upload_through_the_cleanup() {
-    let server = server_with(Faults::none()).await;
-    let client = client_for(&server, Duration::from_secs(30));
-    let dir = tempfile::tempdir().unwrap();
+    let (server, client, dir) = fake_setup(Faults::none(), Duration::from_secs(30)).await;
     let path = write_file(dir.path(), "d.bin", &content(2 * 16 * KIB, 8));
     let hold = server.hold_parts();
     let err = client
@@ -211,16 +193,12 @@ async fn an_overall_deadline_ends_the_upload_through_the_cleanup() {
         .unwrap_err();
     drop(hold);
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
-    assert_eq!(err.cleanup(), Some(&Cleanup::Cancelled));
-    let id = err.upload_id().unwrap();
-    assert_eq!(server.upload(id).unwrap().status, FakeStatus::Cancelled);
+    assert_cancelled_on_server(&server, &err);
 }
 
 #[tokio::test]
 async fn an_unusable_journal_directory_is_refused_before_create() {
-    let server = server_with(Faults::none()).await;
-    let client = client_for(&server, Duration::from_secs(30));
-    let dir = tempfile::tempdir().unwrap();
+    let (server, client, dir) = fake_setup(Faults::none(), Duration::from_secs(30)).await;
     let path = write_file(dir.path(), "j.bin", &content(16 * KIB, 9));
     let err = client
         .upload_file(&path)
@@ -239,9 +217,7 @@ async fn an_unusable_journal_directory_is_refused_before_create() {
 #[tokio::test]
 async fn a_non_utf8_file_name_with_a_journal_uploads_and_resumes() {
     use std::os::unix::ffi::OsStrExt;
-    let server = server_with(always_500()).await;
-    let client = client_for(&server, Duration::from_secs(30));
-    let dir = tempfile::tempdir().unwrap();
+    let (server, client, dir) = fake_setup(always_500(), Duration::from_secs(30)).await;
     let bytes = content(3 * 16 * KIB, 10);
     let path = dir
         .path()
@@ -275,26 +251,14 @@ async fn kept_upload(server: &FakeServer, client: &Client, dir: &Path, bytes: &[
     server.set_faults(always_500());
     let path = write_file(dir, "kept.bin", bytes);
     let journal = dir.join("kept.journal");
-    client
-        .upload_file(&path)
-        .purpose(Purpose::Batch)
-        .part_size(16 * KIB)
-        .failure_policy(FailurePolicy::Keep)
-        .journal(&journal)
-        .part_retries(0)
-        .part_rounds(0)
-        .send()
-        .await
-        .unwrap_err();
+    kept_failing_upload(client, &path, &journal).await;
     server.set_faults(Faults::none());
     journal
 }
 
 #[tokio::test]
 async fn a_second_concurrent_resume_is_refused_by_the_journal_lock() {
-    let server = server_with(Faults::none()).await;
-    let client = client_for(&server, Duration::from_secs(30));
-    let dir = tempfile::tempdir().unwrap();
+    let (server, client, dir) = fake_setup(Faults::none(), Duration::from_secs(30)).await;
     let bytes = content(4 * 16 * KIB, 11);
     let journal = kept_upload(&server, &client, dir.path(), &bytes).await;
     let hold = server.hold_parts();
@@ -328,9 +292,7 @@ async fn a_second_concurrent_resume_is_refused_by_the_journal_lock() {
 
 #[tokio::test]
 async fn a_resume_refused_for_an_unusable_journal_leaves_the_upload_pending_and_says_so() {
-    let server = server_with(Faults::none()).await;
-    let client = client_for(&server, Duration::from_secs(30));
-    let dir = tempfile::tempdir().unwrap();
+    let (server, client, dir) = fake_setup(Faults::none(), Duration::from_secs(30)).await;
     let journal = kept_upload(&server, &client, dir.path(), &content(2 * 16 * KIB, 15)).await;
     let id = server.uploads()[0].id.clone();
     let mut j: serde_json::Value =
@@ -358,9 +320,7 @@ async fn a_resume_refused_for_an_unusable_journal_leaves_the_upload_pending_and_
 
 #[tokio::test]
 async fn resume_judges_expiry_by_the_relative_ttl_not_the_server_clock() {
-    let server = server_with(Faults::none()).await;
-    let client = client_for(&server, Duration::from_secs(30));
-    let dir = tempfile::tempdir().unwrap();
+    let (server, client, dir) = fake_setup(Faults::none(), Duration::from_secs(30)).await;
     let bytes = content(2 * 16 * KIB, 12);
     let journal = kept_upload(&server, &client, dir.path(), &bytes).await;
     // As if the server's clock were 2 hours behind ours: its absolute expires_at is in our past.
@@ -375,9 +335,7 @@ async fn resume_judges_expiry_by_the_relative_ttl_not_the_server_clock() {
 
 #[tokio::test]
 async fn a_resume_that_fails_with_a_4xx_is_not_transient() {
-    let server = server_with(Faults::none()).await;
-    let client = client_for(&server, Duration::from_secs(30));
-    let dir = tempfile::tempdir().unwrap();
+    let (server, client, dir) = fake_setup(Faults::none(), Duration::from_secs(30)).await;
     let bytes = content(2 * 16 * KIB, 13);
     let journal = kept_upload(&server, &client, dir.path(), &bytes).await;
     let id = server.uploads()[0].id.clone();
@@ -390,9 +348,7 @@ async fn a_resume_that_fails_with_a_4xx_is_not_transient() {
 
 #[tokio::test]
 async fn a_failed_first_journal_write_applies_the_failure_policy() {
-    let server = server_with(Faults::none()).await;
-    let client = client_for(&server, Duration::from_secs(30));
-    let dir = tempfile::tempdir().unwrap();
+    let (server, client, dir) = fake_setup(Faults::none(), Duration::from_secs(30)).await;
     let path = write_file(dir.path(), "w.bin", &content(16 * KIB, 14));
     let journal = dir.path().join("w.journal");
     // The journal's temporary file cannot be created (a directory is in its place), although
@@ -410,8 +366,6 @@ async fn a_failed_first_journal_write_applies_the_failure_policy() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Journal, "{err}");
-    assert_eq!(err.cleanup(), Some(&Cleanup::Cancelled));
-    let id = err.upload_id().expect("the created upload is named");
-    assert_eq!(server.upload(id).unwrap().status, FakeStatus::Cancelled);
+    assert_cancelled_on_server(&server, &err);
     assert_eq!(server.stats().requests.add_part, 0);
 }
