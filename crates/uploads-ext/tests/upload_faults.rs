@@ -6,7 +6,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{content, fake_client, journal_state, kept_failing_upload, write_file};
+use common::{
+    content, fake_client, journal_state, kept_failing_upload, twenty_uploads_of_64_parts,
+    write_file,
+};
 use uploads_ext::{Cleanup, Client, ErrorKind, Purpose};
 use uploads_fake::{FakeConfig, FakeServer, Fault, FaultPlan, Route, UploadStatus as FakeStatus};
 
@@ -167,19 +170,6 @@ async fn twenty_uploads_of_64_parts_finish_through_the_issue_fault_mix() {
         .random(Route::AddPart, 0.05, Fault::status(429))
         .random(Route::AddPart, 0.02, Fault::DropBeforeBody);
     let server = server_with(plan).await;
-    let client = client_for(&server);
-    let dir = tempfile::tempdir().unwrap();
-    for i in 0..20u64 {
-        let bytes = content(64 * 16 * KIB, 50 + i);
-        let path = write_file(dir.path(), &format!("m{i}.bin"), &bytes);
-        let done = client
-            .upload_file(&path)
-            .purpose(Purpose::Batch)
-            .part_size(16 * KIB)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("upload {i}: {e}"));
-        assert_eq!(server.read_content(done.upload_id()).unwrap(), bytes);
-    }
+    twenty_uploads_of_64_parts(&server, &client_for(&server), 50).await;
     assert!(server.injected().len() > 50);
 }

@@ -6,14 +6,15 @@
 mod common;
 
 use common::{
-    assert_cancelled_on_server, content, fake_client, fake_setup, kept_failing_upload, write_file,
+    assert_cancelled_on_server, content, fake_client, fake_setup, kept_failing_upload,
+    twenty_uploads_of_64_parts, write_file,
 };
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 use uploads_ext::upload::FailurePolicy;
-use uploads_ext::{Cleanup, Client, ErrorKind, Purpose};
+use uploads_ext::{Cleanup, Client, Error, ErrorKind, Purpose, UploadFileBuilder};
 use uploads_fake::{
     FakeConfig, FakeServer, Faults, RetryHint, Storage, UploadStatus as FakeStatus,
 };
@@ -31,23 +32,8 @@ async fn big_uploads_finish_through_transient_faults_with_default_part_budgets()
         .with_fail_500(0.05)
         .with_fail_429(0.05, Duration::from_millis(5), RetryHint::Millis)
         .with_drop_connection(0.02);
-    let (server, client, dir) = fake_setup(faults, Duration::from_secs(30)).await;
-    for i in 0..20u64 {
-        let bytes = content(64 * 16 * KIB, 100 + i);
-        let path = write_file(dir.path(), &format!("big{i}.bin"), &bytes);
-        let done = client
-            .upload_file(&path)
-            .purpose(Purpose::Batch)
-            .part_size(16 * KIB)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("upload {i}: {e}"));
-        assert_eq!(server.read_content(done.upload_id()).unwrap(), bytes);
-        assert_eq!(
-            server.upload(done.upload_id()).unwrap().status,
-            FakeStatus::Completed
-        );
-    }
+    let (server, client, _dir) = fake_setup(faults, Duration::from_secs(30)).await;
+    twenty_uploads_of_64_parts(&server, &client, 100).await;
     let stats = server.stats();
     assert!(
         stats.faults.server_error + stats.faults.rate_limited + stats.faults.dropped > 50,
@@ -121,24 +107,28 @@ async fn a_slow_but_steady_part_outlasts_the_timeout() {
     );
 }
 
+/// Runs `upload` until a part is in flight, then cancels its token (what the CLI does on
+/// SIGINT, SIGTERM or SIGHUP); returns the error it ends in.
+async fn cancelled_by_token_mid_part(server: &FakeServer, upload: UploadFileBuilder) -> Error {
+    let hold = server.hold_parts();
+    let token = CancellationToken::new();
+    let task = tokio::spawn(upload.cancellation_token(token.clone()).send());
+    server.wait_for_parts_in_flight(1).await;
+    token.cancel();
+    let err = task.await.unwrap().unwrap_err();
+    drop(hold);
+    err
+}
+
 #[tokio::test]
 async fn a_cancellation_token_runs_the_cleanup_and_reports_it() {
     let (server, client, dir) = fake_setup(Faults::none(), Duration::from_secs(30)).await;
     let path = write_file(dir.path(), "t.bin", &content(4 * 16 * KIB, 6));
-    let hold = server.hold_parts();
-    let token = CancellationToken::new();
-    let task = tokio::spawn(
-        client
-            .upload_file(&path)
-            .purpose(Purpose::Batch)
-            .part_size(16 * KIB)
-            .cancellation_token(token.clone())
-            .send(),
-    );
-    server.wait_for_parts_in_flight(1).await;
-    token.cancel(); // what the CLI does on SIGINT, SIGTERM or SIGHUP
-    let err = task.await.unwrap().unwrap_err();
-    drop(hold);
+    let upload = client
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .part_size(16 * KIB);
+    let err = cancelled_by_token_mid_part(&server, upload).await;
     assert_eq!(err.kind(), ErrorKind::Cancelled);
     assert_cancelled_on_server(&server, &err);
 }
@@ -149,22 +139,13 @@ async fn an_interrupted_kept_upload_is_retained_with_its_journal_and_resumes() {
     let bytes = content(4 * 16 * KIB, 7);
     let path = write_file(dir.path(), "k.bin", &bytes);
     let journal = dir.path().join("k.journal");
-    let hold = server.hold_parts();
-    let token = CancellationToken::new();
-    let task = tokio::spawn(
-        client
-            .upload_file(&path)
-            .purpose(Purpose::Batch)
-            .part_size(16 * KIB)
-            .failure_policy(FailurePolicy::Keep)
-            .journal(&journal)
-            .cancellation_token(token.clone())
-            .send(),
-    );
-    server.wait_for_parts_in_flight(1).await;
-    token.cancel();
-    let err = task.await.unwrap().unwrap_err();
-    drop(hold);
+    let upload = client
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .part_size(16 * KIB)
+        .failure_policy(FailurePolicy::Keep)
+        .journal(&journal);
+    let err = cancelled_by_token_mid_part(&server, upload).await;
     assert_eq!(
         err.cleanup(),
         Some(&Cleanup::Retained {

@@ -176,3 +176,30 @@ pub fn journal_state(path: &Path) -> String {
         .find_map(|v| v["state"].as_str().map(str::to_owned))
         .unwrap()
 }
+
+/// Uploads 20 files of 64 parts (16 KiB each) one after another, each with distinct content
+/// from `seed` on, and asserts that each completed on the server with exactly its bytes.
+pub async fn twenty_uploads_of_64_parts(
+    server: &uploads_fake::FakeServer,
+    client: &Client,
+    seed: u64,
+) {
+    const PART: u64 = 16 * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..20u64 {
+        let bytes = content(64 * PART, seed + i);
+        let path = write_file(dir.path(), &format!("m{i}.bin"), &bytes);
+        let done = client
+            .upload_file(&path)
+            .purpose(Purpose::Batch)
+            .part_size(PART)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("upload {i}: {e}"));
+        assert_eq!(server.read_content(done.upload_id()).unwrap(), bytes);
+        assert_eq!(
+            server.upload(done.upload_id()).unwrap().status,
+            uploads_fake::UploadStatus::Completed
+        );
+    }
+}
