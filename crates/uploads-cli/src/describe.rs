@@ -1,10 +1,8 @@
 //! One-line descriptions of SDK errors for people: an HTML error page (a proxy's 502, a login
-//! portal) is quoted briefly without its tags, the HTTP status is named once, and durations read
-//! like durations.
+//! portal) is quoted briefly without its tags, and the HTTP status is named once. (The SDK already
+//! writes durations for people: `500 ms`, `8 s`.)
 
 use std::fmt::Write as _;
-
-use crate::duration::humanize_durations;
 
 /// How many characters of a response body a message quotes at most.
 pub const QUOTE_CHARS: usize = 200;
@@ -13,7 +11,7 @@ pub const QUOTE_CHARS: usize = 200;
 /// their parts so that the body is quoted briefly; others use the SDK's own text.
 pub fn describe(err: &uploads_ext::Error) -> String {
     let Some(body) = err.body_snippet() else {
-        return humanize_durations(&with_causes(err));
+        return with_causes(err);
     };
     let mut out = String::new();
     if let Some(op) = err.operation() {

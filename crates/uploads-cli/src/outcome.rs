@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use uploads_ext::{Error, ErrorKind};
 
 use crate::describe::describe;
-use crate::duration::{human_duration, humanize_durations};
+use crate::duration::human_duration;
 use crate::failure::{Cleanup, Failure, EXIT_FAILURE, EXIT_INVALID_INPUT, EXIT_OUTCOME_UNKNOWN};
 use crate::signals::{Signal, CLEANUP_GRACE};
 
@@ -174,7 +174,7 @@ fn exit_code(err: &Error, ctx: &Context) -> u8 {
     match err.kind() {
         ErrorKind::InvalidInput => EXIT_INVALID_INPUT,
         // Another process is resuming: nothing wrong with the input, try again later.
-        ErrorKind::Journal if journal_busy(err) => EXIT_FAILURE,
+        ErrorKind::Journal if err.is_journal_locked() => EXIT_FAILURE,
         // The journal given to `resume`, or one that cannot be written before the upload exists.
         ErrorKind::Journal if ctx.command == CommandKind::Resume || err.upload_id().is_none() => {
             EXIT_INVALID_INPUT
@@ -195,11 +195,6 @@ fn transient(err: &Error) -> bool {
     err.is_transient()
 }
 
-/// Another process holds the journal's lock (it is resuming the same upload).
-fn journal_busy(err: &Error) -> bool {
-    err.kind() == ErrorKind::Journal && err.to_string().contains("in use by another process")
-}
-
 /// A retry may succeed once the user fixed something local (the key, the file's permissions).
 fn fixable(err: &Error) -> bool {
     matches!(
@@ -210,36 +205,23 @@ fn fixable(err: &Error) -> bool {
 
 /// What was done about the upload, as the SDK reports it.
 fn cleanup(err: &Error, ctx: &Context) -> Cleanup {
-    if journal_busy(err) {
-        // Another process is resuming this upload: leave it alone.
-        return Cleanup::NotNeeded;
-    }
     match err.cleanup() {
         Some(uploads_ext::Cleanup::Cancelled) => Cleanup::Cancelled,
         Some(uploads_ext::Cleanup::CancelFailed { reason }) => Cleanup::CancelFailed {
-            reason: humanize_durations(reason),
+            reason: reason.clone(),
         },
         Some(uploads_ext::Cleanup::Retained { journal }) => Cleanup::Retained {
             journal: journal.clone().filter(|j| j.exists()),
         },
-        // A refused resume leaves its upload as it was: pending, as far as anyone knows.
-        Some(uploads_ext::Cleanup::NotNeeded)
-            if ctx.command == CommandKind::Resume
-                && matches!(
-                    err.kind(),
-                    ErrorKind::Journal
-                        | ErrorKind::FileChanged
-                        | ErrorKind::InvalidInput
-                        | ErrorKind::Io
-                ) =>
-        {
-            Cleanup::Retained {
-                journal: existing_journal(ctx),
-            }
-        }
+        // Another process is resuming this upload: it is that process's to finish or cancel.
+        Some(uploads_ext::Cleanup::LeftAlone) if err.is_journal_locked() => Cleanup::NotNeeded,
+        // A refused resume left its upload as it was: pending, as far as anyone knows.
+        Some(uploads_ext::Cleanup::LeftAlone) => Cleanup::Retained {
+            journal: existing_journal(ctx),
+        },
         Some(uploads_ext::Cleanup::NotNeeded) => Cleanup::NotNeeded,
         Some(uploads_ext::Cleanup::Unidentified) => Cleanup::Unidentified,
-        // Not reported (a refused resume, or a cleanup kind this CLI does not know yet).
+        // Not reported (a single request, or a cleanup kind this CLI does not know yet).
         _ => match err.kind() {
             ErrorKind::Expired | ErrorKind::NotFound | ErrorKind::Cancelled => Cleanup::NotNeeded,
             _ if ctx.keep => Cleanup::Retained {

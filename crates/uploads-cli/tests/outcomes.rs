@@ -284,6 +284,29 @@ fn a_resume_refused_because_the_file_changed_names_the_upload_and_offers_cancel(
 }
 
 #[test]
+fn a_resume_refused_by_the_journal_lock_leaves_the_other_resume_alone() {
+    let (server, _dir, _path, journal, id) = kept_upload(8);
+    let hold = server.hold_parts();
+    let first = Spawned::start(cli(&server).arg("resume").arg(&journal));
+    block_on(async {
+        let in_flight = server.wait_for_parts_in_flight(1);
+        tokio::time::timeout(std::time::Duration::from_secs(30), in_flight).await
+    })
+    .expect("the first resume sends a part");
+    let out = run(cli(&server).arg("resume").arg(&journal).arg("--json"));
+    assert_eq!(out.code, Some(1), "not the input's fault: {out:#?}");
+    let error = out.json_error();
+    assert_eq!(error["kind"], "journal");
+    assert_eq!(error["upload_id"], id.as_str());
+    assert!(!out.offers_cancel(&id), "another process owns it: {out:#?}");
+    assert!(!out.has_hint("resume with"), "{out:#?}");
+    drop(hold);
+    let first = first.finish();
+    assert_eq!(first.code, Some(0), "{first:#?}");
+    assert_eq!(server.upload(&id).unwrap().status, UploadStatus::Completed);
+}
+
+#[test]
 fn an_unreadable_journal_is_invalid_input_and_still_names_the_upload() {
     let (server, _dir, _path, journal, id) = kept_upload(7);
     let mut value: Value = serde_json::from_slice(&std::fs::read(&journal).unwrap()).unwrap();

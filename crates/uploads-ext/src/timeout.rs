@@ -76,17 +76,26 @@ pub(crate) async fn without_progress_for<T>(
     }
 }
 
-/// A duration as people read it: `1.5s`, `250ms`, `10m`.
+/// A duration as people read it in an error message: `500 ms`, `8 s`, `1.5 s`, `10 min 00 s`,
+/// `2 h 03 min`; never `0ns`.
 pub(crate) fn human(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else if ms / 60_000 * 60_000 == ms {
-        format!("{}m", ms / 60_000)
-    } else if ms / 1000 * 1000 == ms {
-        format!("{}s", ms / 1000)
+    let secs = d.as_secs();
+    if d.is_zero() {
+        "0 s".to_owned()
+    } else if ms == 0 {
+        // Below a millisecond still reads as something, not as nothing.
+        "< 1 ms".to_owned()
+    } else if ms < 1_000 {
+        format!("{ms} ms")
+    } else if secs < 60 && ms.is_multiple_of(1_000) {
+        format!("{secs} s")
+    } else if secs < 60 {
+        format!("{:.1} s", d.as_secs_f64())
+    } else if secs < 3_600 {
+        format!("{} min {:02} s", secs / 60, secs % 60)
     } else {
-        format!("{:.1}s", d.as_secs_f64())
+        format!("{} h {:02} min", secs / 3_600, (secs % 3_600) / 60)
     }
 }
 
@@ -131,9 +140,13 @@ mod tests {
 
     #[test]
     fn durations_read_naturally() {
-        assert_eq!(human(Duration::from_millis(250)), "250ms");
-        assert_eq!(human(Duration::from_secs(30)), "30s");
-        assert_eq!(human(Duration::from_secs(600)), "10m");
-        assert_eq!(human(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(human(Duration::ZERO), "0 s");
+        assert_eq!(human(Duration::from_nanos(5)), "< 1 ms");
+        assert_eq!(human(Duration::from_millis(500)), "500 ms");
+        assert_eq!(human(Duration::from_secs(8)), "8 s");
+        assert_eq!(human(Duration::from_millis(1500)), "1.5 s");
+        assert_eq!(human(Duration::from_secs(600)), "10 min 00 s");
+        assert_eq!(human(Duration::from_secs(245)), "4 min 05 s");
+        assert_eq!(human(Duration::from_secs(7_380)), "2 h 03 min");
     }
 }

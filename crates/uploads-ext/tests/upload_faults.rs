@@ -6,8 +6,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{content, fake_client, write_file};
-use uploads_ext::upload::FailurePolicy;
+use common::{
+    content, fake_client, journal_state, kept_failing_upload, twenty_uploads_of_64_parts,
+    write_file,
+};
 use uploads_ext::{Cleanup, Client, ErrorKind, Purpose};
 use uploads_fake::{FakeConfig, FakeServer, Fault, FaultPlan, Route, UploadStatus as FakeStatus};
 
@@ -35,15 +37,6 @@ async fn failing_upload(server: &FakeServer, seed: u64) -> uploads_ext::Error {
         .unwrap_err()
 }
 
-fn state_of(journal: &std::path::Path) -> String {
-    let text = std::fs::read_to_string(journal).unwrap();
-    text.lines()
-        .rev()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find_map(|v| v["state"].as_str().map(str::to_owned))
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_complete_answer_lost_after_commit_is_completion_unknown_and_the_upload_completed() {
     let server =
@@ -65,7 +58,7 @@ async fn a_complete_answer_lost_after_commit_is_completion_unknown_and_the_uploa
     assert!(matches!(err.cleanup(), Some(Cleanup::Retained { .. })));
     assert_eq!(server.upload(id).unwrap().status, FakeStatus::Completed);
     assert_eq!(server.stats().requests.cancel, 0, "never cancelled");
-    assert_eq!(state_of(&journal), "completing");
+    assert_eq!(journal_state(&journal), "completing");
 }
 
 #[tokio::test]
@@ -163,17 +156,7 @@ async fn resume_works_with_the_server_clock_two_hours_behind() {
     let bytes = content(2 * 16 * KIB, 6);
     let path = write_file(dir.path(), "k.bin", &bytes);
     let journal = dir.path().join("k.journal");
-    client
-        .upload_file(&path)
-        .purpose(Purpose::Batch)
-        .part_size(16 * KIB)
-        .failure_policy(FailurePolicy::Keep)
-        .journal(&journal)
-        .part_retries(0)
-        .part_rounds(0)
-        .send()
-        .await
-        .unwrap_err();
+    kept_failing_upload(&client, &path, &journal).await;
     server.set_fault_plan(FaultPlan::new());
     let done = client.resume_upload(&journal).send().await.unwrap();
     assert_eq!(server.read_content(done.upload_id()).unwrap(), bytes);
@@ -187,19 +170,6 @@ async fn twenty_uploads_of_64_parts_finish_through_the_issue_fault_mix() {
         .random(Route::AddPart, 0.05, Fault::status(429))
         .random(Route::AddPart, 0.02, Fault::DropBeforeBody);
     let server = server_with(plan).await;
-    let client = client_for(&server);
-    let dir = tempfile::tempdir().unwrap();
-    for i in 0..20u64 {
-        let bytes = content(64 * 16 * KIB, 50 + i);
-        let path = write_file(dir.path(), &format!("m{i}.bin"), &bytes);
-        let done = client
-            .upload_file(&path)
-            .purpose(Purpose::Batch)
-            .part_size(16 * KIB)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("upload {i}: {e}"));
-        assert_eq!(server.read_content(done.upload_id()).unwrap(), bytes);
-    }
+    twenty_uploads_of_64_parts(&server, &client_for(&server), 50).await;
     assert!(server.injected().len() > 50);
 }

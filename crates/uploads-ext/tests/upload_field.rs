@@ -5,28 +5,21 @@
 
 mod common;
 
-use common::{content, fake_client, write_file};
+use common::{
+    assert_cancelled_on_server, content, fake_client, fake_setup, kept_failing_upload,
+    twenty_uploads_of_64_parts, write_file,
+};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 use uploads_ext::upload::FailurePolicy;
-use uploads_ext::{Cleanup, Client, ErrorKind, Purpose};
+use uploads_ext::{Cleanup, Client, Error, ErrorKind, Purpose, UploadFileBuilder};
 use uploads_fake::{
     FakeConfig, FakeServer, Faults, RetryHint, Storage, UploadStatus as FakeStatus,
 };
 
 const KIB: u64 = 1024;
-
-fn client_for(server: &FakeServer, timeout: Duration) -> Client {
-    fake_client(server, timeout)
-}
-
-async fn server_with(faults: Faults) -> FakeServer {
-    FakeServer::start_with(FakeConfig::default().with_faults(faults))
-        .await
-        .unwrap()
-}
 
 fn always_500() -> Faults {
     Faults::none().with_seed(1).with_fail_500(1.0)
@@ -39,25 +32,8 @@ async fn big_uploads_finish_through_transient_faults_with_default_part_budgets()
         .with_fail_500(0.05)
         .with_fail_429(0.05, Duration::from_millis(5), RetryHint::Millis)
         .with_drop_connection(0.02);
-    let server = server_with(faults).await;
-    let client = client_for(&server, Duration::from_secs(30));
-    let dir = tempfile::tempdir().unwrap();
-    for i in 0..20u64 {
-        let bytes = content(64 * 16 * KIB, 100 + i);
-        let path = write_file(dir.path(), &format!("big{i}.bin"), &bytes);
-        let done = client
-            .upload_file(&path)
-            .purpose(Purpose::Batch)
-            .part_size(16 * KIB)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("upload {i}: {e}"));
-        assert_eq!(server.read_content(done.upload_id()).unwrap(), bytes);
-        assert_eq!(
-            server.upload(done.upload_id()).unwrap().status,
-            FakeStatus::Completed
-        );
-    }
+    let (server, client, _dir) = fake_setup(faults, Duration::from_secs(30)).await;
+    twenty_uploads_of_64_parts(&server, &client, 100).await;
     let stats = server.stats();
     assert!(
         stats.faults.server_error + stats.faults.rate_limited + stats.faults.dropped > 50,
@@ -67,9 +43,11 @@ async fn big_uploads_finish_through_transient_faults_with_default_part_budgets()
 
 #[tokio::test]
 async fn a_stalled_connection_is_cut_off_by_the_idle_timeout_and_cancelled() {
-    let server = server_with(Faults::none().with_stall(1.0, Duration::from_secs(60))).await;
-    let client = client_for(&server, Duration::from_millis(300));
-    let dir = tempfile::tempdir().unwrap();
+    let (server, client, dir) = fake_setup(
+        Faults::none().with_stall(1.0, Duration::from_secs(60)),
+        Duration::from_millis(300),
+    )
+    .await;
     let path = write_file(dir.path(), "s.bin", &content(16 * KIB, 4));
     let started = Instant::now();
     let err = client
@@ -81,11 +59,9 @@ async fn a_stalled_connection_is_cut_off_by_the_idle_timeout_and_cancelled() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
-    assert!(err.to_string().contains("no progress for 300ms"), "{err}");
+    assert!(err.to_string().contains("no progress for 300 ms"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(20));
-    assert_eq!(err.cleanup(), Some(&Cleanup::Cancelled));
-    let id = err.upload_id().unwrap();
-    assert_eq!(server.upload(id).unwrap().status, FakeStatus::Cancelled);
+    assert_cancelled_on_server(&server, &err);
 }
 
 #[tokio::test]
@@ -101,7 +77,7 @@ async fn a_slow_but_steady_part_outlasts_the_timeout() {
     )
     .await
     .unwrap();
-    let client = client_for(&server, Duration::from_secs(2));
+    let client = fake_client(&server, Duration::from_secs(2));
     let dir = tempfile::tempdir().unwrap();
     let bytes = content(64 * 1024 * KIB, 5);
     let path = write_file(dir.path(), "slow.bin", &bytes);
@@ -131,56 +107,45 @@ async fn a_slow_but_steady_part_outlasts_the_timeout() {
     );
 }
 
-#[tokio::test]
-async fn a_cancellation_token_runs_the_cleanup_and_reports_it() {
-    let server = server_with(Faults::none()).await;
-    let client = client_for(&server, Duration::from_secs(30));
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_file(dir.path(), "t.bin", &content(4 * 16 * KIB, 6));
+/// Runs `upload` until a part is in flight, then cancels its token (what the CLI does on
+/// SIGINT, SIGTERM or SIGHUP); returns the error it ends in.
+async fn cancelled_by_token_mid_part(server: &FakeServer, upload: UploadFileBuilder) -> Error {
     let hold = server.hold_parts();
     let token = CancellationToken::new();
-    let task = tokio::spawn(
-        client
-            .upload_file(&path)
-            .purpose(Purpose::Batch)
-            .part_size(16 * KIB)
-            .cancellation_token(token.clone())
-            .send(),
-    );
-    server.wait_for_parts_in_flight(1).await;
-    token.cancel(); // what the CLI does on SIGINT, SIGTERM or SIGHUP
-    let err = task.await.unwrap().unwrap_err();
-    drop(hold);
-    assert_eq!(err.kind(), ErrorKind::Cancelled);
-    assert_eq!(err.cleanup(), Some(&Cleanup::Cancelled));
-    let id = err.upload_id().unwrap();
-    assert_eq!(server.upload(id).unwrap().status, FakeStatus::Cancelled);
-}
-
-#[tokio::test]
-async fn an_interrupted_kept_upload_is_retained_with_its_journal_and_resumes() {
-    let server = server_with(Faults::none()).await;
-    let client = client_for(&server, Duration::from_secs(30));
-    let dir = tempfile::tempdir().unwrap();
-    let bytes = content(4 * 16 * KIB, 7);
-    let path = write_file(dir.path(), "k.bin", &bytes);
-    let journal = dir.path().join("k.journal");
-    let hold = server.hold_parts();
-    let token = CancellationToken::new();
-    let task = tokio::spawn(
-        client
-            .upload_file(&path)
-            .purpose(Purpose::Batch)
-            .part_size(16 * KIB)
-            .failure_policy(FailurePolicy::Keep)
-            .journal(&journal)
-            .cancellation_token(token.clone())
-            .send(),
-    );
+    let task = tokio::spawn(upload.cancellation_token(token.clone()).send());
     server.wait_for_parts_in_flight(1).await;
     token.cancel();
     let err = task.await.unwrap().unwrap_err();
     drop(hold);
+    err
+}
+
+#[tokio::test]
+async fn a_cancellation_token_runs_the_cleanup_and_reports_it() {
+    let (server, client, dir) = fake_setup(Faults::none(), Duration::from_secs(30)).await;
+    let path = write_file(dir.path(), "t.bin", &content(4 * 16 * KIB, 6));
+    let upload = client
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .part_size(16 * KIB);
+    let err = cancelled_by_token_mid_part(&server, upload).await;
+    assert_eq!(err.kind(), ErrorKind::Cancelled);
+    assert_cancelled_on_server(&server, &err);
+}
+
+#[tokio::test]
+async fn an_interrupted_kept_upload_is_retained_with_its_journal_and_resumes() {
+    let (server, client, dir) = fake_setup(Faults::none(), Duration::from_secs(30)).await;
+    let bytes = content(4 * 16 * KIB, 7);
+    let path = write_file(dir.path(), "k.bin", &bytes);
+    let journal = dir.path().join("k.journal");
+    let upload = client
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .part_size(16 * KIB)
+        .failure_policy(FailurePolicy::Keep)
+        .journal(&journal);
+    let err = cancelled_by_token_mid_part(&server, upload).await;
     assert_eq!(
         err.cleanup(),
         Some(&Cleanup::Retained {
@@ -196,9 +161,7 @@ async fn an_interrupted_kept_upload_is_retained_with_its_journal_and_resumes() {
 
 #[tokio::test]
 async fn an_overall_deadline_ends_the_upload_through_the_cleanup() {
-    let server = server_with(Faults::none()).await;
-    let client = client_for(&server, Duration::from_secs(30));
-    let dir = tempfile::tempdir().unwrap();
+    let (server, client, dir) = fake_setup(Faults::none(), Duration::from_secs(30)).await;
     let path = write_file(dir.path(), "d.bin", &content(2 * 16 * KIB, 8));
     let hold = server.hold_parts();
     let err = client
@@ -211,16 +174,12 @@ async fn an_overall_deadline_ends_the_upload_through_the_cleanup() {
         .unwrap_err();
     drop(hold);
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
-    assert_eq!(err.cleanup(), Some(&Cleanup::Cancelled));
-    let id = err.upload_id().unwrap();
-    assert_eq!(server.upload(id).unwrap().status, FakeStatus::Cancelled);
+    assert_cancelled_on_server(&server, &err);
 }
 
 #[tokio::test]
 async fn an_unusable_journal_directory_is_refused_before_create() {
-    let server = server_with(Faults::none()).await;
-    let client = client_for(&server, Duration::from_secs(30));
-    let dir = tempfile::tempdir().unwrap();
+    let (server, client, dir) = fake_setup(Faults::none(), Duration::from_secs(30)).await;
     let path = write_file(dir.path(), "j.bin", &content(16 * KIB, 9));
     let err = client
         .upload_file(&path)
@@ -230,6 +189,7 @@ async fn an_unusable_journal_directory_is_refused_before_create() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Journal, "{err}");
+    assert!(!err.is_journal_locked(), "no lock is involved: {err}");
     assert_eq!(err.cleanup(), Some(&Cleanup::NotNeeded));
     assert_eq!(server.stats().requests.total(), 0, "nothing was created");
 }
@@ -238,9 +198,7 @@ async fn an_unusable_journal_directory_is_refused_before_create() {
 #[tokio::test]
 async fn a_non_utf8_file_name_with_a_journal_uploads_and_resumes() {
     use std::os::unix::ffi::OsStrExt;
-    let server = server_with(always_500()).await;
-    let client = client_for(&server, Duration::from_secs(30));
-    let dir = tempfile::tempdir().unwrap();
+    let (server, client, dir) = fake_setup(always_500(), Duration::from_secs(30)).await;
     let bytes = content(3 * 16 * KIB, 10);
     let path = dir
         .path()
@@ -274,26 +232,14 @@ async fn kept_upload(server: &FakeServer, client: &Client, dir: &Path, bytes: &[
     server.set_faults(always_500());
     let path = write_file(dir, "kept.bin", bytes);
     let journal = dir.join("kept.journal");
-    client
-        .upload_file(&path)
-        .purpose(Purpose::Batch)
-        .part_size(16 * KIB)
-        .failure_policy(FailurePolicy::Keep)
-        .journal(&journal)
-        .part_retries(0)
-        .part_rounds(0)
-        .send()
-        .await
-        .unwrap_err();
+    kept_failing_upload(client, &path, &journal).await;
     server.set_faults(Faults::none());
     journal
 }
 
 #[tokio::test]
 async fn a_second_concurrent_resume_is_refused_by_the_journal_lock() {
-    let server = server_with(Faults::none()).await;
-    let client = client_for(&server, Duration::from_secs(30));
-    let dir = tempfile::tempdir().unwrap();
+    let (server, client, dir) = fake_setup(Faults::none(), Duration::from_secs(30)).await;
     let bytes = content(4 * 16 * KIB, 11);
     let journal = kept_upload(&server, &client, dir.path(), &bytes).await;
     let hold = server.hold_parts();
@@ -303,10 +249,18 @@ async fn a_second_concurrent_resume_is_refused_by_the_journal_lock() {
     let err = client.resume_upload(&journal).send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Journal, "{err}");
     assert!(
+        err.is_journal_locked(),
+        "a typed signal, not only text: {err}"
+    );
+    assert!(
         err.to_string().contains("in use by another process"),
         "{err}"
     );
-    assert_eq!(err.cleanup(), Some(&Cleanup::NotNeeded), "nothing touched");
+    assert_eq!(
+        err.cleanup(),
+        Some(&Cleanup::LeftAlone),
+        "the other resume owns it: nothing touched"
+    );
     assert_eq!(
         err.upload_id(),
         server.uploads().first().map(|u| u.id.as_str())
@@ -318,10 +272,36 @@ async fn a_second_concurrent_resume_is_refused_by_the_journal_lock() {
 }
 
 #[tokio::test]
+async fn a_resume_refused_for_an_unusable_journal_leaves_the_upload_pending_and_says_so() {
+    let (server, client, dir) = fake_setup(Faults::none(), Duration::from_secs(30)).await;
+    let journal = kept_upload(&server, &client, dir.path(), &content(2 * 16 * KIB, 15)).await;
+    let id = server.uploads()[0].id.clone();
+    let mut j: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&journal).unwrap()).unwrap();
+    j["version"] = serde_json::json!(99);
+    std::fs::write(&journal, serde_json::to_vec(&j).unwrap()).unwrap();
+    server.reset_stats();
+    let err = client
+        .resume_upload(&journal)
+        .failure_policy(FailurePolicy::Cancel)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Journal, "{err}");
+    assert!(!err.is_journal_locked(), "{err}");
+    assert_eq!(err.upload_id(), Some(id.as_str()));
+    assert_eq!(
+        err.cleanup(),
+        Some(&Cleanup::LeftAlone),
+        "not 'nothing created'"
+    );
+    assert_eq!(server.stats().requests.total(), 0, "not even a cancel");
+    assert_eq!(server.upload(&id).unwrap().status, FakeStatus::Pending);
+}
+
+#[tokio::test]
 async fn resume_judges_expiry_by_the_relative_ttl_not_the_server_clock() {
-    let server = server_with(Faults::none()).await;
-    let client = client_for(&server, Duration::from_secs(30));
-    let dir = tempfile::tempdir().unwrap();
+    let (server, client, dir) = fake_setup(Faults::none(), Duration::from_secs(30)).await;
     let bytes = content(2 * 16 * KIB, 12);
     let journal = kept_upload(&server, &client, dir.path(), &bytes).await;
     // As if the server's clock were 2 hours behind ours: its absolute expires_at is in our past.
@@ -336,9 +316,7 @@ async fn resume_judges_expiry_by_the_relative_ttl_not_the_server_clock() {
 
 #[tokio::test]
 async fn a_resume_that_fails_with_a_4xx_is_not_transient() {
-    let server = server_with(Faults::none()).await;
-    let client = client_for(&server, Duration::from_secs(30));
-    let dir = tempfile::tempdir().unwrap();
+    let (server, client, dir) = fake_setup(Faults::none(), Duration::from_secs(30)).await;
     let bytes = content(2 * 16 * KIB, 13);
     let journal = kept_upload(&server, &client, dir.path(), &bytes).await;
     let id = server.uploads()[0].id.clone();
@@ -351,9 +329,7 @@ async fn a_resume_that_fails_with_a_4xx_is_not_transient() {
 
 #[tokio::test]
 async fn a_failed_first_journal_write_applies_the_failure_policy() {
-    let server = server_with(Faults::none()).await;
-    let client = client_for(&server, Duration::from_secs(30));
-    let dir = tempfile::tempdir().unwrap();
+    let (server, client, dir) = fake_setup(Faults::none(), Duration::from_secs(30)).await;
     let path = write_file(dir.path(), "w.bin", &content(16 * KIB, 14));
     let journal = dir.path().join("w.journal");
     // The journal's temporary file cannot be created (a directory is in its place), although
@@ -371,8 +347,6 @@ async fn a_failed_first_journal_write_applies_the_failure_policy() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Journal, "{err}");
-    assert_eq!(err.cleanup(), Some(&Cleanup::Cancelled));
-    let id = err.upload_id().expect("the created upload is named");
-    assert_eq!(server.upload(id).unwrap().status, FakeStatus::Cancelled);
+    assert_cancelled_on_server(&server, &err);
     assert_eq!(server.stats().requests.add_part, 0);
 }

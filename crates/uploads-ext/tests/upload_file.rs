@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{content, write_file};
+use common::{assert_cancelled_on_server, content, write_file};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -129,8 +129,7 @@ async fn bytes_and_reader_sources_upload_too() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Io, "{err}");
-    let id = err.upload_id().expect("upload id in error").to_owned();
-    assert_eq!(server.upload(&id).unwrap().status, FakeStatus::Cancelled);
+    assert_cancelled_on_server(&server, &err);
 }
 
 #[tokio::test]
@@ -347,7 +346,6 @@ async fn unrecoverable_failure_cancels_and_names_the_part() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Server);
-    assert_eq!(err.cleanup(), Some(&Cleanup::Cancelled));
     assert!(err.is_transient());
     let part = err.part().expect("part context");
     assert_eq!(part.index, 0);
@@ -362,8 +360,7 @@ async fn unrecoverable_failure_cancels_and_names_the_part() {
         text.contains("part 0 (bytes 0..65536)") && text.contains("[request req_"),
         "{text}"
     );
-    let id = err.upload_id().unwrap();
-    assert_eq!(server.upload(id).unwrap().status, FakeStatus::Cancelled);
+    assert_cancelled_on_server(&server, &err);
 }
 
 #[tokio::test]

@@ -3,13 +3,16 @@
 //! is reported as `CompletionUnknown`; a failed cancel is never reported as a cancel; an
 //! undecodable `create` answer that names an Upload is cancelled.
 
+mod common;
+
+use common::journal_state;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use mockito::{Matcher, Mock, ServerGuard};
 use serde_json::{json, Value};
 use uploads_ext::retry::RetryPolicy;
-use uploads_ext::{Cleanup, Client, ErrorKind, FailurePolicy, Purpose};
+use uploads_ext::{Cleanup, Client, CompletedUpload, ErrorKind, FailurePolicy, Purpose};
 
 const ID: &str = "upload_x";
 
@@ -61,9 +64,73 @@ fn client_with_backoff(server: &ServerGuard, timeout: Duration, backoff: Duratio
 async fn create_and_part(server: &mut ServerGuard, dir: &std::path::Path) -> (PathBuf, Mock, Mock) {
     let create = created(server).await;
     let part = part_accepted(server).await;
+    (ten_byte_file(dir), create, part)
+}
+
+/// The 10-byte file every test uploads (one part unless a test sets a part size).
+fn ten_byte_file(dir: &std::path::Path) -> PathBuf {
     let path = dir.join("f.bin");
     std::fs::write(&path, b"0123456789").unwrap();
-    (path, create, part)
+    path
+}
+
+/// Uploads `path` for the batch purpose with the builder's defaults.
+async fn upload(client: &Client, path: &std::path::Path) -> uploads_ext::Result<CompletedUpload> {
+    client
+        .upload_file(path)
+        .purpose(Purpose::Batch)
+        .send()
+        .await
+}
+
+/// `complete` answers `status` with `body`, `hits` times if given.
+async fn complete_answer(
+    server: &mut ServerGuard,
+    status: usize,
+    body: String,
+    hits: Option<usize>,
+) -> Mock {
+    answer(
+        server,
+        &format!("/uploads/{ID}/complete"),
+        status,
+        body,
+        hits,
+    )
+    .await
+}
+
+/// Parts are answered `status` with `body`, `hits` times if given.
+async fn parts_answer(
+    server: &mut ServerGuard,
+    status: usize,
+    body: String,
+    hits: Option<usize>,
+) -> Mock {
+    answer(server, &format!("/uploads/{ID}/parts"), status, body, hits).await
+}
+
+/// An answer to `POST path` that starts only after `delay` (mockito serves one at a time).
+async fn stalled(
+    server: &mut ServerGuard,
+    path: &str,
+    delay: Duration,
+    hits: Option<usize>,
+) -> Mock {
+    let mock = server
+        .mock("POST", path)
+        .with_header("content-type", "application/json")
+        .with_status(200)
+        .with_chunked_body(move |w| {
+            std::thread::sleep(delay);
+            w.write_all(b"{}")
+        });
+    match hits {
+        Some(n) => mock.expect(n),
+        None => mock,
+    }
+    .create_async()
+    .await
 }
 
 async fn cancel_mock(server: &mut ServerGuard, id: &str, status: usize, hits: usize) -> Mock {
@@ -127,42 +194,20 @@ async fn answer(
     .await
 }
 
-fn journal_state(path: &std::path::Path) -> String {
-    // The snapshot line, then appended events: the last `state` wins.
-    let text = std::fs::read_to_string(path).unwrap();
-    text.lines()
-        .rev()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .find_map(|v| v["state"].as_str().map(str::to_owned))
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_lost_complete_answer_then_not_pending_is_completion_unknown_and_never_cancelled() {
     let mut server = mockito::Server::new_async().await;
     let dir = tempfile::tempdir().unwrap();
     let (path, _create, _part) = create_and_part(&mut server, dir.path()).await;
     // First complete: the server takes the request and never answers in time.
-    let lost = server
-        .mock("POST", format!("/uploads/{ID}/complete").as_str())
-        .with_header("content-type", "application/json")
-        .with_status(200)
-        .with_chunked_body(|w| {
-            std::thread::sleep(Duration::from_millis(1500));
-            w.write_all(b"{}")
-        })
-        .expect(1)
-        .create_async()
-        .await;
+    let complete = format!("/uploads/{ID}/complete");
+    let lost = stalled(&mut server, &complete, Duration::from_millis(1500), Some(1)).await;
     // Its retry: the upload is no longer pending (it completed behind the lost answer).
     let message = format!("Cannot complete upload {ID} because its status is 'completed'.");
-    let not_pending = answer(
+    let not_pending = complete_answer(
         &mut server,
-        &format!("/uploads/{ID}/complete"),
         400,
-        json!({"error": {"message": message,
-                "type": "invalid_request_error"}})
-        .to_string(),
+        api_error(&message, "invalid_request_error"),
         Some(2), // this upload, then its resume
     )
     .await;
@@ -206,19 +251,15 @@ async fn an_undecodable_complete_answer_is_completion_unknown_and_never_cancelle
     let mut server = mockito::Server::new_async().await;
     let dir = tempfile::tempdir().unwrap();
     let (path, _create, _part) = create_and_part(&mut server, dir.path()).await;
-    let complete = answer(
+    let complete = complete_answer(
         &mut server,
-        &format!("/uploads/{ID}/complete"),
         200,
         "<html>upstream glitch</html>".to_owned(),
         Some(1),
     )
     .await;
     let cancel = cancel_mock(&mut server, ID, 200, 0).await;
-    let err = client(&server, Duration::from_secs(10))
-        .upload_file(&path)
-        .purpose(Purpose::Batch)
-        .send()
+    let err = upload(&client(&server, Duration::from_secs(10)), &path)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::CompletionUnknown, "{err}");
@@ -234,19 +275,10 @@ async fn a_2xx_complete_that_is_not_completed_or_has_no_file_is_an_error() {
         let mut server = mockito::Server::new_async().await;
         let dir = tempfile::tempdir().unwrap();
         let (path, _create, _part) = create_and_part(&mut server, dir.path()).await;
-        let _complete = answer(
-            &mut server,
-            &format!("/uploads/{ID}/complete"),
-            200,
-            upload_json(ID, status, file),
-            None,
-        )
-        .await;
+        let _complete =
+            complete_answer(&mut server, 200, upload_json(ID, status, file), None).await;
         let cancel = cancel_mock(&mut server, ID, 200, 0).await;
-        let err = client(&server, Duration::from_secs(10))
-            .upload_file(&path)
-            .purpose(Purpose::Batch)
-            .send()
+        let err = upload(&client(&server, Duration::from_secs(10)), &path)
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::UnexpectedResponse, "{status}: {err}");
@@ -268,10 +300,7 @@ async fn a_complete_answer_with_its_file_gives_the_file_id() {
         .with_body(upload_json(ID, "completed", Some(file_json())))
         .create_async()
         .await;
-    let done = client(&server, Duration::from_secs(10))
-        .upload_file(&path)
-        .purpose(Purpose::Batch)
-        .send()
+    let done = upload(&client(&server, Duration::from_secs(10)), &path)
         .await
         .unwrap();
     assert_eq!(done.file_id(), "file-1");
@@ -283,22 +312,12 @@ async fn a_complete_answer_with_its_file_gives_the_file_id() {
 async fn a_failed_cancel_is_reported_as_such_never_as_a_cancel() {
     let mut server = mockito::Server::new_async().await;
     let _create = created(&mut server).await;
-    let _part = answer(
-        &mut server,
-        &format!("/uploads/{ID}/parts"),
-        400,
-        api_error("bad part", "invalid_request_error"),
-        None,
-    )
-    .await;
+    let bad_part = api_error("bad part", "invalid_request_error");
+    let _part = parts_answer(&mut server, 400, bad_part, None).await;
     let cancel = cancel_mock(&mut server, ID, 500, 3).await;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("f.bin");
-    std::fs::write(&path, b"0123456789").unwrap();
-    let err = client(&server, Duration::from_secs(10))
-        .upload_file(&path)
-        .purpose(Purpose::Batch)
-        .send()
+    let path = ten_byte_file(dir.path());
+    let err = upload(&client(&server, Duration::from_secs(10)), &path)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::BadRequest);
@@ -330,12 +349,8 @@ async fn an_undecodable_create_answer_that_names_an_upload_is_cancelled() {
         .await;
     let cancel = cancel_mock(&mut server, "upload_y", 200, 1).await;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("f.bin");
-    std::fs::write(&path, b"0123456789").unwrap();
-    let err = client(&server, Duration::from_secs(10))
-        .upload_file(&path)
-        .purpose(Purpose::Batch)
-        .send()
+    let path = ten_byte_file(dir.path());
+    let err = upload(&client(&server, Duration::from_secs(10)), &path)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Decode, "{err}");
@@ -349,28 +364,13 @@ async fn an_undecodable_create_answer_that_names_an_upload_is_cancelled() {
 async fn the_best_effort_cancel_is_bounded() {
     let mut server = mockito::Server::new_async().await;
     let _create = created(&mut server).await;
-    let _part = answer(
-        &mut server,
-        &format!("/uploads/{ID}/parts"),
-        400,
-        json!({"error": {"message": "bad part"}}).to_string(),
-        None,
-    )
-    .await;
+    let bad_part = json!({"error": {"message": "bad part"}}).to_string();
+    let _part = parts_answer(&mut server, 400, bad_part, None).await;
     // The cancel's answer never comes in time.
-    let _cancel = server
-        .mock("POST", format!("/uploads/{ID}/cancel").as_str())
-        .with_header("content-type", "application/json")
-        .with_status(200)
-        .with_chunked_body(|w| {
-            std::thread::sleep(Duration::from_secs(3));
-            w.write_all(b"{}")
-        })
-        .create_async()
-        .await;
+    let cancel = format!("/uploads/{ID}/cancel");
+    let _cancel = stalled(&mut server, &cancel, Duration::from_secs(3), None).await;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("f.bin");
-    std::fs::write(&path, b"0123456789").unwrap();
+    let path = ten_byte_file(dir.path());
     let err = client(&server, Duration::from_secs(60))
         .upload_file(&path)
         .purpose(Purpose::Batch)
@@ -380,7 +380,7 @@ async fn the_best_effort_cancel_is_bounded() {
         .unwrap_err();
     match err.cleanup() {
         Some(Cleanup::CancelFailed { reason }) => {
-            assert!(reason.contains("200ms"), "{reason}")
+            assert!(reason.contains("no answer within 200 ms"), "{reason}")
         }
         other => panic!("{other:?}"),
     }
@@ -392,27 +392,13 @@ async fn parts_failing_once(
 ) -> (uploads_ext::Result<uploads_ext::CompletedUpload>, Mock) {
     let mut server = mockito::Server::new_async().await;
     let _create = created(&mut server).await;
-    let failing = answer(
-        &mut server,
-        &format!("/uploads/{ID}/parts"),
-        503,
-        api_error("busy", "server_error"),
-        Some(2),
-    )
-    .await;
+    let failing = parts_answer(&mut server, 503, api_error("busy", "server_error"), Some(2)).await;
     let _ok = part_accepted(&mut server).await;
-    let _complete = answer(
-        &mut server,
-        &format!("/uploads/{ID}/complete"),
-        200,
-        upload_json(ID, "completed", Some(file_json())),
-        None,
-    )
-    .await;
+    let completed = upload_json(ID, "completed", Some(file_json()));
+    let _complete = complete_answer(&mut server, 200, completed, None).await;
     let cancel = cancel_mock(&mut server, ID, 200, usize::from(rounds == 0)).await;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("f.bin");
-    std::fs::write(&path, b"0123456789").unwrap();
+    let path = ten_byte_file(dir.path());
     let result = client(&server, Duration::from_secs(10))
         .upload_file(&path)
         .purpose(Purpose::Batch)

@@ -144,6 +144,12 @@ pub enum Cleanup {
         /// The resume journal that describes it, if any.
         journal: Option<std::path::PathBuf>,
     },
+    /// Refused before taking over the Upload that a journal names: a resume whose journal could
+    /// not be used or is locked by another process resuming it ([`Error::is_journal_locked`]),
+    /// or a new upload whose journal already describes one. That Upload ([`Error::upload_id`])
+    /// was left as it was: still pending unless it expired or someone else finishes or cancels
+    /// it. Nothing was cancelled.
+    LeftAlone,
     /// No Upload had been created: nothing to clean up.
     NotNeeded,
     /// The `create` request's outcome is unknown (its answer was lost or could not be decoded
@@ -161,6 +167,9 @@ impl fmt::Display for Cleanup {
                 write!(f, "the upload was left pending (journal {})", j.display())
             }
             Cleanup::Retained { journal: None } => f.write_str("the upload was left as it is"),
+            Cleanup::LeftAlone => {
+                f.write_str("the upload was left as it was (the resume did not take it over)")
+            }
             Cleanup::NotNeeded => f.write_str("no upload had been created"),
             Cleanup::Unidentified => {
                 f.write_str("an upload may have been created but its id is unknown")
@@ -193,6 +202,8 @@ struct Inner {
     outcome_unknown: bool,
     /// The `id` found in an undecodable success body (a created Upload's id).
     undecoded_id: Option<String>,
+    /// A journal's lock is held by another process (see [`Error::is_journal_locked`]).
+    journal_locked: bool,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -215,6 +226,7 @@ impl Error {
                 cleanup: None,
                 outcome_unknown: false,
                 undecoded_id: None,
+                journal_locked: false,
                 source: None,
             }),
         }
@@ -273,6 +285,11 @@ impl Error {
 
     pub(crate) fn mark_outcome_unknown(mut self) -> Error {
         self.inner.outcome_unknown = true;
+        self
+    }
+
+    pub(crate) fn mark_journal_locked(mut self) -> Error {
+        self.inner.journal_locked = true;
         self
     }
 
@@ -370,6 +387,13 @@ impl Error {
         self.inner.kind == ErrorKind::Timeout
     }
 
+    /// Whether a resume was refused because another process holds the journal's lock (it is
+    /// resuming the same upload right now). The kind is [`ErrorKind::Journal`]; nothing is
+    /// wrong with the journal or the input: wait for the other process, or try again later.
+    pub fn is_journal_locked(&self) -> bool {
+        self.inner.journal_locked
+    }
+
     /// Whether this is a connection failure.
     pub fn is_connect(&self) -> bool {
         self.inner.kind == ErrorKind::Connection
@@ -449,6 +473,7 @@ impl fmt::Debug for Error {
             .field("attempts", &inner.attempts)
             .field("body_snippet", &inner.body_snippet)
             .field("cleanup", &inner.cleanup)
+            .field("journal_locked", &inner.journal_locked)
             .finish()
     }
 }

@@ -143,6 +143,9 @@ impl Finalizer {
         let Some(target) = self.target() else {
             let cleanup = if self.creating {
                 Cleanup::Unidentified
+            } else if err.upload_id().is_some() {
+                // A refused resume names the upload its journal describes, but never owned it.
+                Cleanup::LeftAlone
             } else {
                 Cleanup::NotNeeded
             };

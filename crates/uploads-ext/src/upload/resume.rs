@@ -35,7 +35,10 @@ pub(crate) fn check_resumable(j: &Journal, input: &UploadInput, clock: &dyn Cloc
     if left <= 0 {
         return Err(Error::new(
             ErrorKind::Expired,
-            format!("upload {id} expired {}s ago", -left),
+            format!(
+                "upload {id} expired {} ago",
+                crate::timeout::human(std::time::Duration::from_secs(left.unsigned_abs()))
+            ),
         )
         .with_upload_id(id));
     }

@@ -119,3 +119,87 @@ pub fn fake_client(server: &uploads_fake::FakeServer, timeout: std::time::Durati
         .build()
         .unwrap()
 }
+
+/// A fake server with `faults`, a [`fake_client`] of it bounded by `timeout`, and a temporary
+/// directory for the files to upload: the start of most upload tests.
+pub async fn fake_setup(
+    faults: uploads_fake::Faults,
+    timeout: std::time::Duration,
+) -> (uploads_fake::FakeServer, Client, tempfile::TempDir) {
+    let config = uploads_fake::FakeConfig::default().with_faults(faults);
+    let server = uploads_fake::FakeServer::start_with(config).await.unwrap();
+    let client = fake_client(&server, timeout);
+    (server, client, tempfile::tempdir().unwrap())
+}
+
+/// Asserts that the upload's cleanup reports a cancel and that the server agrees; returns the
+/// upload's id.
+pub fn assert_cancelled_on_server(server: &uploads_fake::FakeServer, err: &Error) -> String {
+    assert_eq!(
+        err.cleanup(),
+        Some(&uploads_ext::Cleanup::Cancelled),
+        "{err}"
+    );
+    let id = err
+        .upload_id()
+        .expect("the error names its upload")
+        .to_owned();
+    assert_eq!(
+        server.upload(&id).unwrap().status,
+        uploads_fake::UploadStatus::Cancelled
+    );
+    id
+}
+
+/// Uploads `path` in 16 KiB parts without part retries, keeping the upload and its `journal`
+/// on failure; returns the error it must end in (the caller arranged for parts to fail).
+pub async fn kept_failing_upload(client: &Client, path: &Path, journal: &Path) -> Error {
+    client
+        .upload_file(path)
+        .purpose(Purpose::Batch)
+        .part_size(16 * 1024)
+        .failure_policy(uploads_ext::FailurePolicy::Keep)
+        .journal(journal)
+        .part_retries(0)
+        .part_rounds(0)
+        .send()
+        .await
+        .unwrap_err()
+}
+
+/// A journal's state: its snapshot line, then appended events; the last `state` wins.
+pub fn journal_state(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .rev()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find_map(|v| v["state"].as_str().map(str::to_owned))
+        .unwrap()
+}
+
+/// Uploads 20 files of 64 parts (16 KiB each) one after another, each with distinct content
+/// from `seed` on, and asserts that each completed on the server with exactly its bytes.
+pub async fn twenty_uploads_of_64_parts(
+    server: &uploads_fake::FakeServer,
+    client: &Client,
+    seed: u64,
+) {
+    const PART: u64 = 16 * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..20u64 {
+        let bytes = content(64 * PART, seed + i);
+        let path = write_file(dir.path(), &format!("m{i}.bin"), &bytes);
+        let done = client
+            .upload_file(&path)
+            .purpose(Purpose::Batch)
+            .part_size(PART)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("upload {i}: {e}"));
+        assert_eq!(server.read_content(done.upload_id()).unwrap(), bytes);
+        assert_eq!(
+            server.upload(done.upload_id()).unwrap().status,
+            uploads_fake::UploadStatus::Completed
+        );
+    }
+}

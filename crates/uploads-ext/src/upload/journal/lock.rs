@@ -27,6 +27,7 @@ impl JournalLock {
                     path.display()
                 ),
             )
+            .mark_journal_locked()
         };
         let file = open_locked(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::WouldBlock {

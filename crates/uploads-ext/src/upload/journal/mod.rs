@@ -497,6 +497,7 @@ mod tests {
         let first = JournalLock::acquire(&path).unwrap();
         let err = JournalLock::acquire(&path).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Journal);
+        assert!(err.is_journal_locked(), "{err}");
         assert!(
             err.to_string().contains("in use by another process"),
             "{err}"
