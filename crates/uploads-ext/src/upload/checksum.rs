@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use md5::{Digest, Md5};
+use tokio::sync::watch;
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -17,12 +18,15 @@ use super::source::file_changed;
 pub(crate) struct Checksum {
     task: Option<tokio::task::JoinHandle<Result<Vec<u8>>>>,
     stop: Arc<AtomicBool>,
+    hashed: Option<watch::Receiver<u64>>,
 }
 
 impl Checksum {
     /// Starts hashing the content, unless md5 is off or the source hashes itself (readers).
     pub(crate) fn start(input: &UploadInput) -> Checksum {
         let stop = Arc::new(AtomicBool::new(false));
+        let (hashed_tx, hashed_rx) = watch::channel(0u64);
+        let mut hashed = None;
         let task = match &input.source {
             _ if !input.md5 => None,
             SourceSpec::Reader => None,
@@ -34,12 +38,19 @@ impl Checksum {
             }
             SourceSpec::File { path, identity } => {
                 let (path, size, stop) = (path.clone(), identity.size, stop.clone());
+                hashed = Some(hashed_rx);
                 Some(tokio::task::spawn_blocking(move || {
-                    md5_of_file(&path, size, &stop)
+                    md5_of_file(&path, size, &stop, &hashed_tx)
                 }))
             }
         };
-        Checksum { task, stop }
+        Checksum { task, stop, hashed }
+    }
+
+    /// How many bytes of the file the md5 pass has read so far, for pacing the part senders
+    /// (`None` when no file is being hashed). The sender is dropped when the pass ends.
+    pub(crate) fn hashed(&self) -> Option<watch::Receiver<u64>> {
+        self.hashed.clone()
     }
 
     /// The digest, or `None` when this checksum was not computed here.
@@ -64,7 +75,12 @@ impl Drop for Checksum {
 }
 
 /// Reads `path` sequentially and returns its md5, checking it still holds exactly `size` bytes.
-fn md5_of_file(path: &Path, size: u64, stop: &AtomicBool) -> Result<Vec<u8>> {
+fn md5_of_file(
+    path: &Path,
+    size: u64,
+    stop: &AtomicBool,
+    hashed: &watch::Sender<u64>,
+) -> Result<Vec<u8>> {
     use std::io::Read;
     let mut file = std::fs::File::open(path)
         .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
@@ -86,6 +102,7 @@ fn md5_of_file(path: &Path, size: u64, stop: &AtomicBool) -> Result<Vec<u8>> {
             return Err(file_changed(path));
         }
         hasher.update(&buf[..n]);
+        hashed.send_replace(seen);
     }
     if seen != size {
         return Err(file_changed(path));

@@ -17,10 +17,15 @@ use crate::types::UploadPart;
 
 use super::context::UploadContext;
 use super::journal::DonePart;
+use tokio::sync::watch;
+
 use super::journal::JournalFile;
 use super::source::{ChangeWatch, PartSource};
 
 type Finished = (usize, Range<u64>, Result<UploadPart>);
+
+/// How many parts the senders may run ahead of the md5 pass.
+const PACE_LEAD_PARTS: u64 = 2;
 
 /// Sends every part not yet in `done`; on return `done` is full.
 pub(crate) async fn send_parts(
@@ -28,6 +33,7 @@ pub(crate) async fn send_parts(
     source: &mut PartSource,
     done: &mut [Option<String>],
     journal: &mut Option<JournalFile>,
+    hashed: Option<watch::Receiver<u64>>,
 ) -> Result<()> {
     let input = &ctx.input;
     let mut tracker = Tracker {
@@ -48,7 +54,7 @@ pub(crate) async fn send_parts(
         if round > 0 && matches!(source, PartSource::Reader(..)) {
             return Err(tracker.deferred.remove(0).1);
         }
-        run_round(ctx, source, &missing, &mut tracker, journal).await?;
+        run_round(ctx, source, &missing, &mut tracker, journal, hashed.clone()).await?;
         if tracker.deferred.is_empty() {
             return Ok(());
         }
@@ -69,6 +75,7 @@ async fn run_round(
     indices: &[usize],
     tracker: &mut Tracker<'_>,
     journal: &mut Option<JournalFile>,
+    mut hashed: Option<watch::Receiver<u64>>,
 ) -> Result<()> {
     let input = &ctx.input;
     let watch = source.watch();
@@ -77,6 +84,23 @@ async fn run_round(
     loop {
         while in_flight.len() < input.run.concurrency {
             let Some(&index) = pending.peek() else { break };
+            // md5 is one sequential pass and complete waits for it: parts that ran far ahead of
+            // it would only take cores from it (fast links) and finish no sooner. A part starts
+            // once the pass is within `lead` bytes of it; on slow links the pass is always ahead.
+            if let Some(rx) = hashed.as_mut() {
+                let lead = PACE_LEAD_PARTS * input.part_size;
+                let wanted = input.range(index).start.saturating_sub(lead);
+                meanwhile(
+                    async {
+                        // An ended pass (its sender dropped) paces nothing any more.
+                        let _ = rx.wait_for(|&seen| seen >= wanted).await;
+                        Ok(())
+                    },
+                    &mut in_flight,
+                    |finished| tracker.record(ctx, &watch, finished, journal),
+                )
+                .await?;
+            }
             // The client-wide budget (crate::budget): waited for while this upload's parts in
             // flight keep finishing (they hold permits too), and before the body is read, so a
             // reader's buffer only exists under a permit.
