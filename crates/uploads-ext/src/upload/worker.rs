@@ -9,17 +9,14 @@ use std::time::{Duration, Instant};
 
 use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::{watch, OwnedSemaphorePermit};
 
 use crate::error::{Error, ErrorKind, PartContext, Result};
 use crate::part::{PartBody, SentCallback};
 use crate::types::UploadPart;
 
 use super::context::UploadContext;
-use super::journal::DonePart;
-use tokio::sync::watch;
-
-use super::journal::JournalFile;
+use super::journal::{DonePart, JournalFile};
 use super::source::{ChangeWatch, PartSource};
 
 type Finished = (usize, Range<u64>, Result<UploadPart>);
