@@ -58,6 +58,7 @@ pub mod batch;
 pub mod budget;
 pub mod client;
 pub mod config;
+mod digest;
 pub mod error;
 pub mod options;
 pub mod part;

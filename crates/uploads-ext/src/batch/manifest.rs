@@ -21,9 +21,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
+use crate::digest::Md5;
 use crate::error::{Error, Result};
 use crate::upload::FileIdentity;
 

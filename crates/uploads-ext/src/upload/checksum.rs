@@ -6,9 +6,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use md5::{Digest, Md5};
 use tokio::sync::watch;
 
+use crate::digest::Md5;
 use crate::error::{Error, ErrorKind, Result};
 
 use super::input::{SourceSpec, UploadInput};

@@ -218,7 +218,7 @@ pub fn auto_part_size(total: u64, concurrency: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use md5::{Digest, Md5};
+    use crate::digest::Md5;
 
     #[test]
     fn auto_part_size_spreads_across_concurrency_within_limits() {

@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use bytes::{Bytes, BytesMut};
-use md5::{Digest, Md5};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+use crate::digest::Md5;
 use crate::error::{Error, ErrorKind, Result};
 use crate::part::PartBody;
 
