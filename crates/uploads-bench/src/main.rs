@@ -3,8 +3,7 @@
 //! (latency plus a per-connection bandwidth cap on the server side), next to the server's raw
 //! ingest rate (the ceiling).
 //!
-//! Run: `cargo run --release -p uploads-bench` (or `-- --size-mib 256` for a quicker look; add
-//! `--features md5-asm` off Windows to hash at the speed of a release CLI build).
+//! Run: `cargo run --release -p uploads-bench` (or `-- --size-mib 256` for a quicker look).
 //!
 //! md5 bounds the SDK on fast links (it hashes the content once), so a plain `md5sum` of the same
 //! file is the yardstick: at default settings an upload should take at most 1.1 x its time, and

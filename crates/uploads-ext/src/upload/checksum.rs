@@ -14,11 +14,14 @@ use crate::error::{Error, ErrorKind, Result};
 use super::input::{SourceSpec, UploadInput};
 use super::source::file_changed;
 
+/// How many parts the senders may run ahead of the md5 pass.
+const PACE_LEAD_PARTS: u64 = 2;
+
 /// A running md5 computation that stops when dropped (the upload ended early).
 pub(crate) struct Checksum {
     task: Option<tokio::task::JoinHandle<Result<Vec<u8>>>>,
     stop: Arc<AtomicBool>,
-    hashed: Option<watch::Receiver<u64>>,
+    pacer: Pacer,
 }
 
 impl Checksum {
@@ -26,7 +29,7 @@ impl Checksum {
     pub(crate) fn start(input: &UploadInput) -> Checksum {
         let stop = Arc::new(AtomicBool::new(false));
         let (hashed_tx, hashed_rx) = watch::channel(0u64);
-        let mut hashed = None;
+        let mut pacer = Pacer::unpaced();
         let task = match &input.source {
             _ if !input.md5 => None,
             SourceSpec::Reader => None,
@@ -38,19 +41,18 @@ impl Checksum {
             }
             SourceSpec::File { path, identity } => {
                 let (path, size, stop) = (path.clone(), identity.size, stop.clone());
-                hashed = Some(hashed_rx);
+                pacer = Pacer::new(hashed_rx, PACE_LEAD_PARTS * input.part_size);
                 Some(tokio::task::spawn_blocking(move || {
                     md5_of_file(&path, size, &stop, &hashed_tx)
                 }))
             }
         };
-        Checksum { task, stop, hashed }
+        Checksum { task, stop, pacer }
     }
 
-    /// How many bytes of the file the md5 pass has read so far, for pacing the part senders
-    /// (`None` when no file is being hashed). The sender is dropped when the pass ends.
-    pub(crate) fn hashed(&self) -> Option<watch::Receiver<u64>> {
-        self.hashed.clone()
+    /// What holds the part senders back to the md5 pass's pace.
+    pub(crate) fn pacer(&self) -> Pacer {
+        self.pacer.clone()
     }
 
     /// The digest, or `None` when this checksum was not computed here.
@@ -71,6 +73,46 @@ impl Checksum {
 impl Drop for Checksum {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Holds part senders back to the pace of a file's md5 pass.
+///
+/// md5 is one sequential pass and `complete` waits for it: parts that ran far ahead of it would
+/// only take cores from it (fast links) and finish no sooner. So a part starts once the pass is
+/// within `lead` bytes of it. On slow links the pass is always ahead and nothing waits.
+#[derive(Clone)]
+pub(crate) struct Pacer {
+    /// How many bytes the pass has read; its sender is dropped when the pass ends.
+    hashed: Option<watch::Receiver<u64>>,
+    lead: u64,
+}
+
+impl Pacer {
+    /// Paces nothing (no md5, or not a file).
+    pub(crate) fn unpaced() -> Pacer {
+        Pacer {
+            hashed: None,
+            lead: 0,
+        }
+    }
+
+    fn new(hashed: watch::Receiver<u64>, lead: u64) -> Pacer {
+        Pacer {
+            hashed: Some(hashed),
+            lead,
+        }
+    }
+
+    /// Returns once a part starting at byte `start` may be sent.
+    pub(crate) async fn ready_for(&mut self, start: u64) {
+        if let Some(hashed) = self.hashed.as_mut() {
+            let wanted = start.saturating_sub(self.lead);
+            // An ended pass (finished, failed or stopped) paces nothing any more.
+            if hashed.wait_for(|&seen| seen >= wanted).await.is_err() {
+                self.hashed = None;
+            }
+        }
     }
 }
 
@@ -108,4 +150,56 @@ fn md5_of_file(
         return Err(file_changed(path));
     }
     Ok(hasher.finalize().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::FutureExt;
+    use tokio::sync::watch;
+
+    use super::Pacer;
+
+    const PART: u64 = 100;
+
+    #[test]
+    fn a_part_waits_until_the_pass_is_within_the_lead_of_it() {
+        let (tx, rx) = watch::channel(0u64);
+        let mut pacer = Pacer::new(rx, 2 * PART);
+        // Parts 0..=2 start within two parts of the pass's position 0.
+        for part in 0..=2 {
+            assert!(
+                pacer.ready_for(part * PART).now_or_never().is_some(),
+                "part {part}"
+            );
+        }
+        assert!(pacer.ready_for(3 * PART).now_or_never().is_none());
+        tx.send_replace(PART - 1);
+        assert!(pacer.ready_for(3 * PART).now_or_never().is_none());
+        tx.send_replace(PART);
+        assert!(pacer.ready_for(3 * PART).now_or_never().is_some());
+        assert!(pacer.ready_for(4 * PART).now_or_never().is_none());
+    }
+
+    #[test]
+    fn a_waiting_part_is_woken_when_the_pass_catches_up() {
+        let (tx, rx) = watch::channel(0u64);
+        let mut pacer = Pacer::new(rx, 2 * PART);
+        let mut waiting = Box::pin(pacer.ready_for(5 * PART));
+        assert!(waiting.as_mut().now_or_never().is_none());
+        tx.send_replace(3 * PART);
+        assert!(waiting.now_or_never().is_some());
+    }
+
+    #[test]
+    fn an_ended_pass_holds_nothing_back() {
+        let (tx, rx) = watch::channel(0u64);
+        let mut pacer = Pacer::new(rx, 2 * PART);
+        assert!(pacer.ready_for(10 * PART).now_or_never().is_none());
+        drop(tx);
+        assert!(pacer.ready_for(10 * PART).now_or_never().is_some());
+        assert!(Pacer::unpaced()
+            .ready_for(u64::MAX)
+            .now_or_never()
+            .is_some());
+    }
 }

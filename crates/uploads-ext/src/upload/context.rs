@@ -184,14 +184,7 @@ async fn run(b: UploadFileBuilder, finalizer: &mut Finalizer) -> Result<Complete
         .as_ref()
         .is_some_and(|j| j.journal.state == JournalState::Completing);
     let checksum = super::checksum::Checksum::start(&input);
-    super::worker::send_parts(
-        &ctx,
-        &mut source,
-        &mut done,
-        &mut journal,
-        checksum.hashed(),
-    )
-    .await?;
+    super::worker::send_parts(&ctx, &mut source, &mut done, &mut journal, checksum.pacer()).await?;
     source.watch().check()?;
     let md5 = match (checksum.join().await?, source.reader_digest()) {
         _ if !input.md5 => None,

@@ -9,20 +9,18 @@ use std::time::{Duration, Instant};
 
 use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
-use tokio::sync::{watch, OwnedSemaphorePermit};
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::error::{Error, ErrorKind, PartContext, Result};
 use crate::part::{PartBody, SentCallback};
 use crate::types::UploadPart;
 
+use super::checksum::Pacer;
 use super::context::UploadContext;
 use super::journal::{DonePart, JournalFile};
 use super::source::{ChangeWatch, PartSource};
 
 type Finished = (usize, Range<u64>, Result<UploadPart>);
-
-/// How many parts the senders may run ahead of the md5 pass.
-const PACE_LEAD_PARTS: u64 = 2;
 
 /// Sends every part not yet in `done`; on return `done` is full.
 pub(crate) async fn send_parts(
@@ -30,7 +28,7 @@ pub(crate) async fn send_parts(
     source: &mut PartSource,
     done: &mut [Option<String>],
     journal: &mut Option<JournalFile>,
-    hashed: Option<watch::Receiver<u64>>,
+    pacer: Pacer,
 ) -> Result<()> {
     let input = &ctx.input;
     let mut tracker = Tracker {
@@ -51,7 +49,7 @@ pub(crate) async fn send_parts(
         if round > 0 && matches!(source, PartSource::Reader(..)) {
             return Err(tracker.deferred.remove(0).1);
         }
-        run_round(ctx, source, &missing, &mut tracker, journal, hashed.clone()).await?;
+        run_round(ctx, source, &missing, &mut tracker, journal, pacer.clone()).await?;
         if tracker.deferred.is_empty() {
             return Ok(());
         }
@@ -72,7 +70,7 @@ async fn run_round(
     indices: &[usize],
     tracker: &mut Tracker<'_>,
     journal: &mut Option<JournalFile>,
-    mut hashed: Option<watch::Receiver<u64>>,
+    mut pacer: Pacer,
 ) -> Result<()> {
     let input = &ctx.input;
     let watch = source.watch();
@@ -81,23 +79,16 @@ async fn run_round(
     loop {
         while in_flight.len() < input.run.concurrency {
             let Some(&index) = pending.peek() else { break };
-            // md5 is one sequential pass and complete waits for it: parts that ran far ahead of
-            // it would only take cores from it (fast links) and finish no sooner. A part starts
-            // once the pass is within `lead` bytes of it; on slow links the pass is always ahead.
-            if let Some(rx) = hashed.as_mut() {
-                let lead = PACE_LEAD_PARTS * input.part_size;
-                let wanted = input.range(index).start.saturating_sub(lead);
-                meanwhile(
-                    async {
-                        // An ended pass (its sender dropped) paces nothing any more.
-                        let _ = rx.wait_for(|&seen| seen >= wanted).await;
-                        Ok(())
-                    },
-                    &mut in_flight,
-                    |finished| tracker.record(ctx, &watch, finished, journal),
-                )
-                .await?;
-            }
+            // Held back to the md5 pass's pace (see Pacer) while parts in flight keep finishing.
+            meanwhile(
+                async {
+                    pacer.ready_for(input.range(index).start).await;
+                    Ok(())
+                },
+                &mut in_flight,
+                |finished| tracker.record(ctx, &watch, finished, journal),
+            )
+            .await?;
             // The client-wide budget (crate::budget): waited for while this upload's parts in
             // flight keep finishing (they hold permits too), and before the body is read, so a
             // reader's buffer only exists under a permit.
