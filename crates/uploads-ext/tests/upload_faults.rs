@@ -173,3 +173,32 @@ async fn twenty_uploads_of_64_parts_finish_through_the_issue_fault_mix() {
     twenty_uploads_of_64_parts(&server, &client_for(&server), 50).await;
     assert!(server.injected().len() > 50);
 }
+
+#[tokio::test]
+async fn a_future_dropped_while_its_cleanup_cancel_is_under_way_still_cancels() {
+    // The part is refused (400, not retried), so the cleanup cancels. The first cancel stalls
+    // until the client's 300 ms bound on silence, and its retry succeeds; the caller drops the
+    // future while the first one hangs.
+    let plan = FaultPlan::new()
+        .nth(Route::AddPart, 1, Fault::status(400))
+        .nth(Route::Cancel, 1, Fault::Stall(None));
+    let server = server_with(plan).await;
+    let client = fake_client(&server, Duration::from_millis(300));
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "d.bin", &content(16 * KIB, 9));
+    let task = tokio::spawn(client.upload_file(&path).purpose(Purpose::Batch).send());
+    server.wait_for_requests(Route::Cancel, 1).await;
+    task.abort();
+    assert!(task.await.unwrap_err().is_cancelled());
+    let id = server.uploads()[0].id.clone();
+    // Bounded, so that an abandoned cancel fails the test instead of hanging it.
+    let cancelled = server.wait_for_upload(&id, |u| u.status == FakeStatus::Cancelled);
+    tokio::time::timeout(Duration::from_secs(30), cancelled)
+        .await
+        .expect("the cancel was abandoned with the dropped future");
+    assert_eq!(
+        server.stats().requests.cancel,
+        2,
+        "the stalled cancel, then its retry"
+    );
+}

@@ -102,7 +102,7 @@ fn check_auth(service: &Service, headers: &HeaderMap) -> Result<(), ApiError> {
 pub(crate) async fn dispatch(service: &Arc<Service>, conn: &Conn, req: Request<Incoming>) -> Reply {
     let endpoint = Endpoint::parse(req.uri().path());
     let route = endpoint.as_ref().map(|e| e.route);
-    service.counters().requests.bump(route);
+    service.count_request(route);
     let gauge = (route == Some(Route::AddPart)).then(|| service.enter_part());
 
     if let Err(e) = check_auth(service, req.headers()) {

@@ -13,6 +13,7 @@ use crate::config::{FakeConfig, Faults, Storage};
 use crate::faults::{FaultPlan, InjectedFault};
 use crate::http;
 use crate::link::LinkModel;
+use crate::router::Route;
 use crate::service::Service;
 use crate::state::{Stats, UploadSnapshot};
 
@@ -247,6 +248,22 @@ impl FakeServer {
     pub async fn wait_for_parts_in_flight_at_most(&self, n: usize) {
         let mut rx = self.inner.in_flight.subscribe();
         let _ = rx.wait_for(|v| *v <= n).await;
+    }
+
+    /// Waits until at least `n` requests to `route` have arrived (as [`Stats::requests`] counts
+    /// them, since the last [`reset_stats`](Self::reset_stats)), e.g. until a client's cancel has
+    /// reached the server, whatever the fault plan does to it.
+    pub async fn wait_for_requests(&self, route: Route, n: u64) {
+        let mut rx = self.inner.requests_seen.subscribe();
+        loop {
+            // Mark the current version seen before checking, so no request is missed.
+            rx.borrow_and_update();
+            if self.stats().requests.get(route) >= n {
+                return;
+            }
+            // The sender lives in `self.inner`, so this only waits.
+            let _ = rx.changed().await;
+        }
     }
 
     /// Waits until upload `id` exists and `pred` holds for its snapshot (re-checked after every

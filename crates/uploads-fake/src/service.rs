@@ -39,6 +39,8 @@ pub(crate) struct Service {
     pub in_flight: watch::Sender<usize>,
     max_in_flight: AtomicUsize,
     pub holds: watch::Sender<usize>,
+    /// Bumped on every request counted, for [`crate::FakeServer::wait_for_requests`].
+    pub requests_seen: watch::Sender<u64>,
     request_prefix: u64,
     request_counter: AtomicU64,
 }
@@ -66,6 +68,7 @@ impl Service {
             in_flight: watch::Sender::new(0),
             max_in_flight: AtomicUsize::new(0),
             holds: watch::Sender::new(0),
+            requests_seen: watch::Sender::new(0),
             request_prefix: rand::random(),
             request_counter: AtomicU64::new(0),
         })
@@ -150,6 +153,12 @@ impl Service {
         *c = Counters::default();
         self.max_in_flight
             .store(*self.in_flight.borrow(), Ordering::SeqCst);
+    }
+
+    /// Counts a request to `route` (`None`: an unknown route) and tells the waiters.
+    pub fn count_request(&self, route: Option<Route>) {
+        self.counters().requests.bump(route);
+        self.requests_seen.send_modify(|n| *n += 1);
     }
 
     pub fn counters(&self) -> MutexGuard<'_, Counters> {

@@ -25,7 +25,8 @@ use super::FailurePolicy;
 /// cleanup: the failure policy applies and the returned error says what happened
 /// ([`Error::cleanup`]). Dropping the handle does *not* stop the upload: it keeps running on the
 /// runtime. Dropping the future of [`send`](super::UploadFileBuilder::send) instead cancels the
-/// Upload best-effort in the background (nobody is left to be told).
+/// Upload best-effort in the background (nobody is left to be told), and so does dropping it
+/// while its cleanup's cancel is under way: that cancel runs on to its `cancel_timeout`.
 #[derive(Debug)]
 pub struct UploadHandle {
     task: tokio::task::JoinHandle<Result<CompletedUpload>>,
@@ -154,7 +155,14 @@ impl Finalizer {
         let err = err.with_upload_id(target.upload_id.clone());
         let keep = self.policy == FailurePolicy::Keep || !self.may_cancel;
         tracing::info!(upload_id = %target.upload_id, keep, "upload failed: {err}");
-        let cleanup = clean_up(target, keep).await;
+        // On its own task, so that a caller who stops waiting (drops this future, say under a
+        // timeout) does not abandon a cancel half-way: it still runs to its bound.
+        let cleanup = match tokio::spawn(clean_up(target, keep)).await {
+            Ok(cleanup) => cleanup,
+            Err(e) => Cleanup::CancelFailed {
+                reason: format!("the cleanup task ended abnormally: {e}"),
+            },
+        };
         err.with_cleanup(cleanup)
     }
 
