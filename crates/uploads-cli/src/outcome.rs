@@ -250,8 +250,8 @@ fn next_steps(id: &str, cleanup: &Cleanup, retry_helps: bool, ctx: &Context) -> 
         )],
         Cleanup::CancelUnconfirmed => {
             let mut hints = vec![format!(
-                "upload {id} was to be cancelled; if a warning above says the cancel failed, \
-                 cancel it with: {cancel}"
+                "upload {id} was to be cancelled, but whether that happened is not known; if it \
+                 is still pending, cancel it with: {cancel}"
             )];
             if retry_helps && ctx.command == CommandKind::Upload {
                 hints.push(

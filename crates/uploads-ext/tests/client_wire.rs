@@ -625,12 +625,13 @@ async fn invalid_input_is_rejected_before_any_request() {
         (
             "expires_after below 1 hour",
             valid().expires_after(Duration::from_secs(3599)).await,
-            "expires_after",
+            "expires_after must be between 1 hour and 30 days (3600 to 2592000 seconds), got \
+             59 min 59 s (3599 seconds)",
         ),
         (
             "expires_after above 30 days",
             valid().expires_after(Duration::from_secs(2_592_001)).await,
-            "expires_after",
+            "got 720 h 00 min (2592001 seconds)",
         ),
         (
             "complete without part ids",

@@ -131,7 +131,10 @@ impl CreateUploadBuilder {
         if let Some(after) = self.expires_after {
             if !EXPIRES_AFTER_RANGE.contains(&after) {
                 return Err(Error::invalid_input(format!(
-                    "expires_after must be between 1 hour and 30 days, got {after:?}"
+                    "expires_after must be between 1 hour and 30 days (3600 to 2592000 seconds), \
+                     got {} ({} seconds)",
+                    crate::timeout::human(after),
+                    after.as_secs()
                 )));
             }
             request.expires_after = Some(FileExpirationAfter::new(

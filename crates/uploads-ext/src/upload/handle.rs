@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::Client;
@@ -157,12 +158,13 @@ impl Finalizer {
         tracing::info!(upload_id = %target.upload_id, keep, "upload failed: {err}");
         // On its own task, so that a caller who stops waiting (drops this future, say under a
         // timeout) does not abandon a cancel half-way: it still runs to its bound.
-        let cleanup = match tokio::spawn(clean_up(target, keep)).await {
-            Ok(cleanup) => cleanup,
-            Err(e) => Cleanup::CancelFailed {
-                reason: format!("the cleanup task ended abnormally: {e}"),
-            },
-        };
+        let cleanup =
+            spawn_clean_up(target, keep)
+                .await
+                .unwrap_or_else(|_| Cleanup::CancelFailed {
+                    reason: "the cleanup task ended before it finished (runtime shutting down)"
+                        .into(),
+                });
         err.with_cleanup(cleanup)
     }
 
@@ -187,16 +189,26 @@ impl Drop for Finalizer {
         if keep {
             return;
         }
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        if tokio::runtime::Handle::try_current().is_ok() {
             tracing::info!(upload_id = %target.upload_id, "upload future dropped: cancelling the upload");
-            runtime.spawn(async move {
-                let id = target.upload_id.clone();
-                if let Cleanup::CancelFailed { reason } = clean_up(target, false).await {
-                    tracing::warn!(upload_id = %id, "cancel after drop failed: {reason}");
-                }
-            });
+            // Nobody waits for the outcome: a failed cancel is logged as a warning.
+            drop(spawn_clean_up(target, false));
         }
     }
+}
+
+/// Runs [`clean_up`] on its own task and sends back what it did. When nobody is left to receive
+/// that (the future waiting for it was dropped), a failed cancel is logged as a warning instead.
+fn spawn_clean_up(target: Target, keep: bool) -> oneshot::Receiver<Cleanup> {
+    let (tx, rx) = oneshot::channel();
+    tokio::spawn(async move {
+        let upload_id = target.upload_id.clone();
+        if let Err(Cleanup::CancelFailed { reason }) = tx.send(clean_up(target, keep).await) {
+            tracing::warn!(upload_id = %upload_id,
+                "could not cancel the upload after its future was dropped: {reason}");
+        }
+    });
+    rx
 }
 
 /// Cancels (unless `keep`) within the target's bound and tidies the journal accordingly.
@@ -224,7 +236,9 @@ async fn clean_up(target: Target, keep: bool) -> Cleanup {
             Cleanup::Cancelled
         }
         Err(reason) => {
-            tracing::warn!(upload_id = %target.upload_id, "could not cancel the upload: {reason}");
+            // Info, not warn: the caller's error says it (Error::cleanup); only a dropped
+            // future, which nobody is told about, warns (see Finalizer's Drop).
+            tracing::info!(upload_id = %target.upload_id, "could not cancel the upload: {reason}");
             Cleanup::CancelFailed { reason }
         }
     }
