@@ -154,7 +154,9 @@ pub struct ClientArgs {
     /// `https://api.openai.com/v1`).
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
-    /// Give up on a request attempt after this many seconds (decimals allowed; default 600).
+    /// Give up on a request attempt after this many seconds without progress (connecting,
+    /// between writes of the body, waiting for the answer); a slow upload whose bytes keep
+    /// moving is never cut off (decimals allowed; default 600).
     #[arg(long, value_name = "SECONDS", value_parser = duration::parse_seconds)]
     pub timeout: Option<Duration>,
     /// Retries of a failed request before giving up on it (default 2, and 5 for each part;
