@@ -23,6 +23,9 @@ use serde::{Deserialize, Serialize};
 use uploads_ext::upload::DEFAULT_CONCURRENCY;
 use uploads_ext::{Client, Purpose};
 use uploads_fake::{FakeConfig, FakeServer, Faults, Storage};
+use yardstick::{md5_in_process, md5sum_of, Hasher};
+
+mod yardstick;
 
 const MIB: u64 = 1024 * 1024;
 
@@ -309,6 +312,19 @@ fn parent(args: &Args) {
         m: md5sum,
         target: None,
     });
+    for (scenario, hasher) in [
+        ("md5 in process: uploads-ext's digest", Hasher::UploadsExt),
+        ("md5 in process: the md-5 crate (portable)", Hasher::Md5Crate),
+    ] {
+        eprintln!("{scenario}");
+        rows.push(Row {
+            scenario: scenario.into(),
+            sdk: false,
+            concurrency: 1,
+            m: median_of(args.runs, || md5_in_process(&file, hasher)),
+            target: None,
+        });
+    }
     let within = |factor: f64| {
         (
             md5_rate / factor,
@@ -421,37 +437,6 @@ fn parent(args: &Args) {
         if all_met { "yes" } else { "NO" }
     );
     std::io::stdout().flush().unwrap();
-}
-
-/// Times `md5sum` of the file (or, where it is missing, the same hashing in this process).
-fn md5sum_of(file: &Path) -> Measurement {
-    let bytes = std::fs::metadata(file).unwrap().len();
-    let started = Instant::now();
-    let ran = Command::new("md5sum")
-        .arg(file)
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !ran {
-        use md5::Digest;
-        use std::io::Read;
-        let mut f = std::fs::File::open(file).unwrap();
-        let mut hasher = md5::Md5::new();
-        let mut buf = vec![0u8; MIB as usize];
-        loop {
-            let n = f.read(&mut buf).unwrap();
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
-        std::hint::black_box(hasher.finalize());
-    }
-    Measurement {
-        bytes,
-        seconds: started.elapsed().as_secs_f64(),
-        peak_rss_kib: 0,
-        parts: 0,
-    }
 }
 
 fn write_file(path: &Path, size: u64) {

@@ -5,7 +5,7 @@
 //! cargo run -p uploads-ext --example step_by_step
 //! ```
 
-use md5::{Digest, Md5};
+use uploads_ext::digest::Md5;
 use uploads_ext::{Client, PartBody, Purpose};
 use uploads_fake::FakeServer;
 

@@ -35,6 +35,7 @@
 //! - [`retry`]: which failures are retried and how long to wait.
 //! - [`rt`]: the sleeping and wall-clock seams.
 //! - [`part`]: [`PartBody`], the replayable bytes of one part.
+//! - [`digest`]: the fast, portable md5 that `complete` takes, for step-by-step uploads.
 //! - [`types`]: the API's objects ([`Upload`], [`UploadPart`], ...), `#[non_exhaustive]`, with
 //!   open enums and `u64` sizes, so an additive change of the API is not a breaking release.
 //!
@@ -58,7 +59,7 @@ pub mod batch;
 pub mod budget;
 pub mod client;
 pub mod config;
-mod digest;
+pub mod digest;
 pub mod error;
 pub mod options;
 pub mod part;

@@ -1,0 +1,65 @@
+//! The yardsticks of the upload rows: `md5sum` of the file, and the same read-and-hash loop in
+//! this process with uploads-ext's md5 and with the `md-5` crate's.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use crate::{Measurement, MIB};
+
+/// Times `md5sum` of the file (or, where it is missing, the same hashing in this process).
+pub(crate) fn md5sum_of(file: &Path) -> Measurement {
+    let started = Instant::now();
+    let ran = Command::new("md5sum")
+        .arg(file)
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !ran {
+        return md5_in_process(file, Hasher::Md5Crate);
+    }
+    Measurement {
+        bytes: std::fs::metadata(file).unwrap().len(),
+        seconds: started.elapsed().as_secs_f64(),
+        peak_rss_kib: 0,
+        parts: 0,
+    }
+}
+
+/// Which md5 implementation [`md5_in_process`] uses.
+#[derive(Clone, Copy)]
+pub(crate) enum Hasher {
+    /// The one uploads-ext uploads with.
+    UploadsExt,
+    /// The `md-5` crate's portable code (what uploads-ext used before).
+    Md5Crate,
+}
+
+/// Times reading the file in 1 MiB reads and hashing it in this process, as `md5sum` does.
+pub(crate) fn md5_in_process(file: &Path, hasher: Hasher) -> Measurement {
+    use md5::Digest;
+    use std::io::Read;
+    let started = Instant::now();
+    let mut f = std::fs::File::open(file).unwrap();
+    let mut ours = uploads_ext::digest::Md5::new();
+    let mut theirs = md5::Md5::new();
+    let mut buf = vec![0u8; MIB as usize];
+    let mut bytes = 0;
+    loop {
+        let n = f.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        bytes += n as u64;
+        match hasher {
+            Hasher::UploadsExt => ours.update(&buf[..n]),
+            Hasher::Md5Crate => theirs.update(&buf[..n]),
+        }
+    }
+    std::hint::black_box((ours.finalize(), theirs.finalize()));
+    Measurement {
+        bytes,
+        seconds: started.elapsed().as_secs_f64(),
+        peak_rss_kib: 0,
+        parts: 0,
+    }
+}
