@@ -314,7 +314,10 @@ fn parent(args: &Args) {
     });
     for (scenario, hasher) in [
         ("md5 in process: uploads-ext's digest", Hasher::UploadsExt),
-        ("md5 in process: the md-5 crate (portable)", Hasher::Md5Crate),
+        (
+            "md5 in process: the md-5 crate (portable)",
+            Hasher::Md5Crate,
+        ),
     ] {
         eprintln!("{scenario}");
         rows.push(Row {
