@@ -17,9 +17,10 @@
 //! ```
 //!
 //! On fast links an upload waits for its md5 (one sequential pass over the content that cannot be
-//! split across cores), so the hash speed is the upload speed. The portable code of the `md-5`
-//! crate hashes about 400 MiB/s on the project's reference machine; this hashes about 530 MiB/s,
-//! as fast as `md-5`'s assembly (which does not build for Windows) and faster than `md5sum`.
+//! split across cores), so the hash speed is the upload speed. On the project's reference machine
+//! the portable code of the `md-5` crate reads and hashes about 390 MiB/s and `md5sum` about
+//! 460 MiB/s; this about 530 MiB/s, as fast as `md-5`'s assembly, which does not build for Windows
+//! (`cargo run --release -p uploads-bench` prints the first three side by side).
 //!
 //! MD5 is bound by the chain of dependent operations through the newest state word (`b`); the
 //! other inputs of a step (the oldest word, the message word, the constant) are ready long before.
