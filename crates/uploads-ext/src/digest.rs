@@ -11,8 +11,10 @@
 //! md5.update(b"world");
 //! let hex = uploads_ext::MD5_ENCODING.encode(&md5.finalize());
 //! assert_eq!(hex, "5eb63bbbe01eeed093cb22bb8f5acdc3");
-//! // or, for content already in memory or in a reader:
-//! assert_eq!(Md5::digest(b"hello world"), Md5::of_reader(&b"hello world"[..])?);
+//! // Content in memory in one call; a reader through `std::io::copy`:
+//! let mut from_reader = Md5::new();
+//! std::io::copy(&mut &b"hello world"[..], &mut from_reader)?;
+//! assert_eq!(Md5::digest(b"hello world"), from_reader.finalize());
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
@@ -87,13 +89,6 @@ impl Md5 {
         let mut md5 = Md5::new();
         md5.update(data);
         md5.finalize()
-    }
-
-    /// The md5 of everything `reader` yields until its end.
-    pub fn of_reader(mut reader: impl std::io::Read) -> std::io::Result<[u8; 16]> {
-        let mut md5 = Md5::new();
-        std::io::copy(&mut reader, &mut md5)?;
-        Ok(md5.finalize())
     }
 
     /// Hashes `data` after what was hashed so far.
@@ -281,11 +276,8 @@ fn compress(state: &mut [u32; 4], block: &[u8; BLOCK]) {
 #[cfg(test)]
 mod tests {
     use super::Md5;
+    use crate::upload::MD5_ENCODING;
     use md5::Digest as _;
-
-    fn hex(digest: [u8; 16]) -> String {
-        hex::encode(digest)
-    }
 
     #[test]
     fn rfc_1321_test_suite() {
@@ -308,7 +300,11 @@ mod tests {
             ),
         ];
         for (input, want) in cases {
-            assert_eq!(hex(Md5::digest(input.as_bytes())), want, "md5({input:?})");
+            assert_eq!(
+                MD5_ENCODING.encode(&Md5::digest(input.as_bytes())),
+                want,
+                "md5({input:?})"
+            );
         }
     }
 

@@ -374,3 +374,23 @@ async fn clock_skew_works_both_ways() {
     r.assert_error(StatusCode::BAD_REQUEST, "invalid_request_error");
     assert_eq!(server.upload(&fresh).unwrap().status, UploadStatus::Expired);
 }
+
+#[tokio::test]
+async fn wait_for_requests_returns_once_the_request_arrives_even_one_never_answered() {
+    let plan = FaultPlan::new().nth(Route::Cancel, 1, Fault::Stall(None));
+    let (server, api) = server_with(plan).await;
+    let id = api.create(1).await;
+    let mut arrived = Box::pin(server.wait_for_requests(Route::Cancel, 1));
+    assert!(
+        futures_util::FutureExt::now_or_never(arrived.as_mut()).is_none(),
+        "no cancel has been sent yet"
+    );
+    // The stalled cancel gets no answer: only its arrival can end the wait.
+    let stalled = tokio::spawn(async move { api.cancel(&id).await });
+    tokio::time::timeout(BOUND, arrived)
+        .await
+        .expect("the cancel's arrival ends the wait");
+    assert_eq!(server.stats().requests.cancel, 1);
+    assert!(!stalled.is_finished(), "the cancel is still unanswered");
+    stalled.abort();
+}
