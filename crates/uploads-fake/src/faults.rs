@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::RetryHint;
-use crate::router::Route;
+use crate::route::Route;
 
 /// What to do to one request instead of (or on top of) handling it normally.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,8 +112,26 @@ impl Fault {
     }
 }
 
+/// How a 429 response tells the client when to retry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RetryHint {
+    /// No retry header at all.
+    None,
+    /// `retry-after-ms: <milliseconds>` (what the OpenAI API sends).
+    #[default]
+    Millis,
+    /// `Retry-After: <seconds>` (delay rounded up to whole seconds).
+    Seconds,
+    /// `Retry-After: <HTTP-date>` (fake clock now + delay, rounded up to the
+    /// next whole second).
+    HttpDate,
+}
+
 /// When a rule fires.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub enum When {
     /// Exactly the n-th request to the route (1-based).
     Nth(u64),
@@ -219,6 +236,7 @@ impl FaultPlan {
 
 /// One injected fault, see [`FakeServer::injected`](crate::FakeServer::injected).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct InjectedFault {
     /// The route of the request.
     pub route: Route,

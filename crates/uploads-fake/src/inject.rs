@@ -5,13 +5,13 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::faults::{Fault, FaultPlan, InjectedFault, When};
-use crate::router::Route;
+use crate::route::Route;
 
 /// The plan in force, its per-route counters, random generator and log.
 pub(crate) struct Injector {
     plan: FaultPlan,
     rng: StdRng,
-    counts: [u64; 4],
+    counts: [u64; Route::ALL.len()],
     log: Vec<InjectedFault>,
 }
 
@@ -20,7 +20,7 @@ impl Injector {
         Self {
             rng: StdRng::seed_from_u64(plan.seed),
             plan,
-            counts: [0; 4],
+            counts: [0; Route::ALL.len()],
             log: Vec::new(),
         }
     }

@@ -50,35 +50,71 @@
 //! The `uploads-fake` binary (feature `cli`) runs the same server from the
 //! command line (see the crate README).
 
+//! # Layout
+//!
+//! Each module imports only modules listed above it in this table, so the
+//! code reads bottom-up without circles (`python3 ../shared/tools/circles.py
+//! crates/*/src` from the repository root checks it).
+//!
+//! | module | job | imports of the crate |
+//! | --- | --- | --- |
+//! | `route` | the vocabulary of requests: [`Route`], the parsed `Endpoint` | none |
+//! | `clock`, `link`, `mutex`, `state`, `api_error`, `storage` | the clock; link model and its pacers; lock helper; upload state and [`UploadSnapshot`]; the error envelope; storage modes and part sinks | none |
+//! | `faults` | the fault vocabulary: [`Fault`], [`FaultPlan`], [`RetryHint`] and their JSON | `route` |
+//! | `reply`, `auth`, `validate` | what a request gets; bearer auth; request field checks | `api_error` |
+//! | `body`, `conn` | paced request bodies; one connection's cap and hang-up | `link`, `api_error`, `mutex` |
+//! | `fractions`, `inject`, `stats` | random fault fractions; deciding each request's fault; counters | `faults`, `route`, `link` |
+//! | `store` | uploads by id, expiry, snapshots, state file | `state`, `storage`, `clock`, `api_error`, `mutex` |
+//! | `config` | [`FakeConfig`] | `faults`, `fractions`, `link`, `storage` |
+//! | `service` | what the handlers share, built from the config | the modules above |
+//! | `ops/*` | one operation each | `service`, `store`, `state`, `body`, `route`, ... |
+//! | `fault_effects` | what each fault does before and after the operation | `faults`, `body`, `reply`, `clock` |
+//! | `router` | dispatch only: route, auth, gauge, link, fault, operation | `ops`, `fault_effects`, `service`, `conn`, `reply`, `route` |
+//! | `http` | accept loop, connections, responses | `router`, `conn`, `reply`, `service` |
+//! | `server` | [`FakeServer`]: lifecycle, steering, inspection | `http`, `service`, ... |
+
 mod api_error;
+mod auth;
 mod body;
 mod clock;
 mod config;
+mod conn;
+mod fault_effects;
 mod faults;
+mod fractions;
 mod http;
 mod inject;
 mod link;
+mod mutex;
 mod ops;
+mod reply;
+mod route;
 mod router;
 mod server;
 mod service;
 mod state;
+mod stats;
 mod storage;
 mod store;
 mod validate;
 
 pub use clock::FakeClock;
 pub use config::{
-    FakeConfig, Faults, RetryHint, Storage, DEFAULT_API_KEY, DEFAULT_MAX_PART_BYTES,
-    DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_UPLOAD_TTL,
+    FakeConfig, DEFAULT_API_KEY, DEFAULT_MAX_PART_BYTES, DEFAULT_MAX_UPLOAD_BYTES,
+    DEFAULT_UPLOAD_TTL,
 };
-pub use faults::{Fault, FaultBody, FaultPlan, FaultRule, InjectedFault, StatusFault, When};
+pub use faults::{
+    Fault, FaultBody, FaultPlan, FaultRule, InjectedFault, RetryHint, StatusFault, When,
+};
+pub use fractions::Faults;
 pub use link::LinkModel;
-pub use router::{Operation, Route};
+pub use route::Route;
 pub use server::{FakeServer, PartsHold};
+pub use state::{PartSnapshot, UploadSnapshot, UploadStatus};
+pub use stats::{FaultCounts, RequestCounts, Stats};
+pub use storage::Storage;
+
 /// The README's examples run as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
-
-pub use state::{FaultCounts, PartSnapshot, RequestCounts, Stats, UploadSnapshot, UploadStatus};

@@ -9,14 +9,16 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::clock::FakeClock;
-use crate::config::{FakeConfig, Faults};
+use crate::config::FakeConfig;
 use crate::faults::{Fault, FaultPlan, InjectedFault};
+use crate::fractions::Faults;
 use crate::inject::Injector;
 use crate::link::{LinkModel, Pacer};
-use crate::router::Route;
-use crate::state::{Counters, Stats};
+use crate::mutex::lock;
+use crate::route::Route;
+use crate::stats::{Counters, Stats};
 use crate::storage::PartStorage;
-use crate::store::{lock, Store};
+use crate::store::Store;
 
 /// The link model in force and its shared pacer.
 struct Link {

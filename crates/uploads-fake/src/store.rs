@@ -11,14 +11,9 @@ use tokio::sync::watch;
 
 use crate::api_error::ApiError;
 use crate::clock::FakeClock;
+use crate::mutex::lock;
 use crate::state::{Upload, UploadSnapshot, UploadStatus};
 use crate::storage::remove_files;
-
-/// Locks a std mutex, ignoring poisoning (state stays usable after a panic
-/// in a test thread).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// `prefix` followed by 24 random lowercase hex digits.
 pub(crate) fn new_id(prefix: &str) -> String {
