@@ -60,6 +60,7 @@ pub(crate) async fn before(
         }),
         Some(Fault::Delay(d)) => tokio::time::sleep(*d).await,
         Some(Fault::Slow { per_gib }) => slow = Some(*per_gib),
+        Some(Fault::Throttle { bytes_per_sec }) => body.throttle(*bytes_per_sec),
     }
     Before::Perform { slow }
 }

@@ -50,6 +50,14 @@ pub enum Fault {
         /// Time per GiB of the upload's declared size.
         per_gib: Duration,
     },
+    /// Read this request's body at most at `bytes_per_sec` (on top of the
+    /// link's caps), then handle it normally: a straggler (one slow path
+    /// among fast ones) or, at a few bytes per second, a connection that
+    /// still moves but too little to be worth keeping.
+    Throttle {
+        /// The cap for this request's body, in bytes per second (at least 1).
+        bytes_per_sec: u64,
+    },
 }
 
 /// The body of a [`Fault::Status`] answer.
@@ -135,6 +143,9 @@ pub enum RetryHint {
 pub enum When {
     /// Exactly the n-th request to the route (1-based).
     Nth(u64),
+    /// Every n-th request to the route: the n-th, the 2n-th, the 3n-th, ...
+    /// (one request in n, at fixed places).
+    Every(u64),
     /// A seeded random fraction of the requests to the route.
     Fraction(f64),
 }
@@ -197,6 +208,16 @@ impl FaultPlan {
         self.rules.push(FaultRule {
             route,
             when: When::Nth(n),
+            fault,
+        });
+        self
+    }
+
+    /// Adds a rule hitting every `n`-th request to `route` (the n-th, 2n-th, ...).
+    pub fn every(mut self, route: Route, n: u64, fault: Fault) -> FaultPlan {
+        self.rules.push(FaultRule {
+            route,
+            when: When::Every(n),
             fault,
         });
         self
@@ -287,6 +308,9 @@ enum FaultSpec {
     Slow {
         per_gib_ms: u64,
     },
+    Throttle {
+        bytes_per_sec: u64,
+    },
 }
 
 impl From<Fault> for FaultSpec {
@@ -314,6 +338,7 @@ impl From<Fault> for FaultSpec {
             Fault::Slow { per_gib } => FaultSpec::Slow {
                 per_gib_ms: ms(per_gib),
             },
+            Fault::Throttle { bytes_per_sec } => FaultSpec::Throttle { bytes_per_sec },
         }
     }
 }
@@ -359,11 +384,15 @@ impl TryFrom<FaultSpec> for Fault {
             FaultSpec::Slow { per_gib_ms } => Fault::Slow {
                 per_gib: d(per_gib_ms),
             },
+            FaultSpec::Throttle { bytes_per_sec: 0 } => {
+                return Err("a throttle needs bytes_per_sec of at least 1".into())
+            }
+            FaultSpec::Throttle { bytes_per_sec } => Fault::Throttle { bytes_per_sec },
         })
     }
 }
 
-/// The JSON shape of a [`FaultRule`]: exactly one of `nth` and `fraction`.
+/// The JSON shape of a [`FaultRule`]: exactly one of `nth`, `every` and `fraction`.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleSpec {
@@ -371,19 +400,23 @@ struct RuleSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     nth: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    every: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     fraction: Option<f64>,
     fault: Fault,
 }
 
 impl From<FaultRule> for RuleSpec {
     fn from(r: FaultRule) -> Self {
-        let (nth, fraction) = match r.when {
-            When::Nth(n) => (Some(n), None),
-            When::Fraction(f) => (None, Some(f)),
+        let (nth, every, fraction) = match r.when {
+            When::Nth(n) => (Some(n), None, None),
+            When::Every(n) => (None, Some(n), None),
+            When::Fraction(f) => (None, None, Some(f)),
         };
         RuleSpec {
             route: r.route,
             nth,
+            every,
             fraction,
             fault: r.fault,
         }
@@ -394,12 +427,18 @@ impl TryFrom<RuleSpec> for FaultRule {
     type Error = String;
 
     fn try_from(r: RuleSpec) -> Result<Self, String> {
-        let when = match (r.nth, r.fraction) {
-            (Some(0), None) => return Err("nth counts from 1".into()),
-            (Some(n), None) => When::Nth(n),
-            (None, Some(f)) if (0.0..=1.0).contains(&f) => When::Fraction(f),
-            (None, Some(f)) => return Err(format!("fraction {f} is not within 0..=1")),
-            _ => return Err("a rule needs exactly one of \"nth\" and \"fraction\"".into()),
+        let when = match (r.nth, r.every, r.fraction) {
+            (Some(0), None, None) => return Err("nth counts from 1".into()),
+            (Some(n), None, None) => When::Nth(n),
+            (None, Some(0), None) => return Err("every counts from 1".into()),
+            (None, Some(n), None) => When::Every(n),
+            (None, None, Some(f)) if (0.0..=1.0).contains(&f) => When::Fraction(f),
+            (None, None, Some(f)) => return Err(format!("fraction {f} is not within 0..=1")),
+            _ => {
+                return Err(
+                    "a rule needs exactly one of \"nth\", \"every\" and \"fraction\"".into(),
+                )
+            }
         };
         Ok(FaultRule {
             route: r.route,
@@ -434,12 +473,16 @@ mod tests {
             Fault::Slow {
                 per_gib: Duration::from_secs(3),
             },
+            Fault::Throttle {
+                bytes_per_sec: 2_000_000,
+            },
         ];
         let mut plan = FaultPlan::new().seed(9);
         for (i, f) in faults.into_iter().enumerate() {
             plan = plan.nth(Route::AddPart, i as u64 + 1, f);
         }
         plan = plan.random(Route::Complete, 0.25, Fault::status(500));
+        plan = plan.every(Route::AddPart, 20, Fault::Throttle { bytes_per_sec: 1 });
         let back = FaultPlan::from_json(&plan.to_json()).unwrap();
         assert_eq!(back, plan);
     }
@@ -470,6 +513,18 @@ mod tests {
             (
                 r#"{"rules":[{"route":"parts","nth":1,"fault":{"kind":"undecodable_ok"}}]}"#,
                 "unknown variant",
+            ),
+            (
+                r#"{"rules":[{"route":"add_part","nth":1,"every":2,"fault":{"kind":"drop_after_commit"}}]}"#,
+                "exactly one",
+            ),
+            (
+                r#"{"rules":[{"route":"add_part","every":0,"fault":{"kind":"drop_after_commit"}}]}"#,
+                "from 1",
+            ),
+            (
+                r#"{"rules":[{"route":"add_part","nth":1,"fault":{"kind":"throttle","bytes_per_sec":0}}]}"#,
+                "at least 1",
             ),
             (r#"{"seed":1,"rulez":[]}"#, "unknown field"),
         ] {

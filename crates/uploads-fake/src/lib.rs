@@ -19,8 +19,9 @@
 //! the n-th request to a route or on a seeded random fraction: statuses with
 //! API or proxy (HTML) bodies, 429s with retry headers, connections dropped
 //! before the body or after the commit, stalls, mid-body stalls, undecodable
-//! 200s and slow completes ([`Fault`]). A [`LinkModel`] adds latency and
-//! bandwidth caps per connection or shared by all; the [`FakeClock`] can run
+//! 200s, slow completes and throttled bodies (stragglers) ([`Fault`]). A
+//! [`LinkModel`] adds latency, a bandwidth cap per connection and one link
+//! shared fairly by all connections; the [`FakeClock`] can run
 //! ahead or behind. [`Faults`] is the short form of random fractions. Tests
 //! inspect the server with [`FakeServer::stats`], [`FakeServer::injected`],
 //! [`FakeServer::upload`] and [`FakeServer::read_content`].

@@ -116,7 +116,8 @@ struct Args {
     /// Request body bandwidth cap per connection, in bytes per second.
     #[arg(long)]
     bandwidth: Option<u64>,
-    /// Request body bandwidth cap shared by all connections, in bytes per second.
+    /// One link for all connections, in bytes per second, shared fairly (each
+    /// of n bodies crossing it at once gets 1/n).
     #[arg(long)]
     shared_bandwidth: Option<u64>,
     /// Offset of the server's clock in seconds (negative: behind the real clock).

@@ -12,6 +12,7 @@ use crate::auth;
 use crate::body::ReqBody;
 use crate::conn::Conn;
 use crate::fault_effects::{self, Before};
+use crate::link::LinkPath;
 use crate::ops;
 use crate::reply::Reply;
 use crate::route::{Endpoint, Route};
@@ -56,11 +57,8 @@ pub(crate) async fn dispatch(service: &Arc<Service>, conn: &Conn, req: Request<I
     }
 
     let (link, shared) = service.link_and_shared();
-    let pacers = [conn.pacer(link.per_connection), shared]
-        .into_iter()
-        .flatten()
-        .collect();
-    let mut body = ReqBody::new(body, pacers);
+    let caps = conn.pacer(link.per_connection).into_iter().collect();
+    let mut body = ReqBody::new(body, LinkPath::new(caps, shared));
     if !link.latency.is_zero() {
         tokio::time::sleep(link.latency).await;
     }

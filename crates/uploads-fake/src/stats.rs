@@ -69,6 +69,8 @@ pub struct FaultCounts {
     pub undecodable: u64,
     /// Requests slowed down in proportion to the upload's size.
     pub slow: u64,
+    /// Requests whose body was throttled ([`Fault::Throttle`]).
+    pub throttled: u64,
 }
 
 impl FaultCounts {
@@ -81,6 +83,7 @@ impl FaultCounts {
             + self.stalled
             + self.undecodable
             + self.slow
+            + self.throttled
     }
 
     pub(crate) fn record(&mut self, fault: &Fault) {
@@ -94,6 +97,7 @@ impl FaultCounts {
             Fault::Stall(_) | Fault::StallMidBody { .. } | Fault::Delay(_) => &mut self.stalled,
             Fault::UndecodableOk => &mut self.undecodable,
             Fault::Slow { .. } => &mut self.slow,
+            Fault::Throttle { .. } => &mut self.throttled,
         };
         *slot += 1;
     }
