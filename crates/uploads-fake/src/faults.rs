@@ -265,8 +265,9 @@ pub struct InjectedFault {
     pub nth: u64,
     /// What was done to it.
     pub fault: Fault,
-    /// The upload the request addressed (`None` for create).
-    pub upload_id: Option<String>,
+    /// The object the request's path named: the upload (`None` for create
+    /// and list_files), or the file for retrieve_file.
+    pub object_id: Option<String>,
 }
 
 // ----- JSON form -----

@@ -43,7 +43,7 @@ impl Injector {
 
     /// Counts one request to `route` and returns the fault to inject, if any:
     /// the first `nth`/`every` rule that matches, else the random draw.
-    pub fn decide(&mut self, route: Route, upload_id: Option<&str>) -> Option<Fault> {
+    pub fn decide(&mut self, route: Route, object_id: Option<&str>) -> Option<Fault> {
         let slot = &mut self.counts[route as usize];
         *slot += 1;
         let nth = *slot;
@@ -76,7 +76,7 @@ impl Injector {
             route,
             nth,
             fault: fault.clone(),
-            upload_id: upload_id.map(str::to_owned),
+            object_id: object_id.map(str::to_owned),
         });
         Some(fault)
     }

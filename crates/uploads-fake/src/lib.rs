@@ -1,14 +1,19 @@
 //! A faithful, stateful fake of the OpenAI Uploads API for tests.
 //!
 //! [`FakeServer`] is a real HTTP/1.1 server on `127.0.0.1` (ephemeral port by
-//! default) that implements the four Uploads endpoints under `/v1`:
+//! default) that implements the four Uploads endpoints and the two Files
+//! reads under `/v1`:
 //!
 //! * `POST /v1/uploads` – create (full request validation, 400 on any violation),
 //! * `POST /v1/uploads/{id}/parts` – add a part (`multipart/form-data`, field
 //!   `data`; streamed to disk, size limited while streaming),
 //! * `POST /v1/uploads/{id}/complete` – complete (ownership, duplicates, total
 //!   size and optional md5 checks; computes the content's sha256 and md5),
-//! * `POST /v1/uploads/{id}/cancel` – cancel.
+//! * `POST /v1/uploads/{id}/cancel` – cancel,
+//! * `GET /v1/files` – the Files completed uploads produced (`purpose`,
+//!   `limit`, `order` (default `desc` by `created_at`) and `after` cursor;
+//!   `{"object":"list","data","first_id","last_id","has_more"}`),
+//! * `GET /v1/files/{file_id}` – one File (404 when there is none).
 //!
 //! Every response carries `x-request-id` and `content-type: application/json`;
 //! errors use the API envelope `{"error":{"message","type","param","code"}}`.
@@ -68,7 +73,7 @@
 //! | `store` | uploads by id, expiry, snapshots, state file | `state`, `storage`, `clock`, `api_error`, `mutex` |
 //! | `config` | [`FakeConfig`] | `faults`, `fractions`, `link`, `storage` |
 //! | `service` | what the handlers share, built from the config | the modules above |
-//! | `ops/*` | one operation each | `service`, `store`, `state`, `body`, `route`, ... |
+//! | `ops/*` | one operation each (`ops/files.rs`: the Files list and retrieve) | `service`, `store`, `state`, `body`, `route`, ... |
 //! | `fault_effects` | what each fault does before and after the operation | `faults`, `body`, `reply`, `clock` |
 //! | `router` | dispatch only: route, auth, gauge, link, fault, operation | `ops`, `fault_effects`, `service`, `conn`, `reply`, `route` |
 //! | `http` | accept loop, connections, responses | `router`, `conn`, `reply`, `service` |

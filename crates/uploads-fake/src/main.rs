@@ -49,6 +49,10 @@ enum RouteArg {
     Complete,
     /// `POST /v1/uploads/{id}/cancel`
     Cancel,
+    /// `GET /v1/files`
+    ListFiles,
+    /// `GET /v1/files/{file_id}`
+    RetrieveFile,
 }
 
 impl From<RouteArg> for Route {
@@ -58,6 +62,8 @@ impl From<RouteArg> for Route {
             RouteArg::AddPart => Route::AddPart,
             RouteArg::Complete => Route::Complete,
             RouteArg::Cancel => Route::Cancel,
+            RouteArg::ListFiles => Route::ListFiles,
+            RouteArg::RetrieveFile => Route::RetrieveFile,
         }
     }
 }

@@ -18,20 +18,29 @@ pub enum Route {
     Complete,
     /// `POST /v1/uploads/{id}/cancel`
     Cancel,
+    /// `GET /v1/files`: the Files that completed uploads produced.
+    ListFiles,
+    /// `GET /v1/files/{file_id}`
+    RetrieveFile,
 }
 
 impl Route {
     /// Every route, in declaration order (`route as usize` indexes it).
-    pub(crate) const ALL: [Route; 4] = [
+    pub(crate) const ALL: [Route; 6] = [
         Route::Create,
         Route::AddPart,
         Route::Complete,
         Route::Cancel,
+        Route::ListFiles,
+        Route::RetrieveFile,
     ];
 
     /// The HTTP method the route answers.
     pub(crate) fn method(self) -> Method {
-        Method::POST
+        match self {
+            Route::ListFiles | Route::RetrieveFile => Method::GET,
+            Route::Create | Route::AddPart | Route::Complete | Route::Cancel => Method::POST,
+        }
     }
 }
 
@@ -39,13 +48,17 @@ impl Route {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Endpoint {
     pub route: Route,
-    /// The object the path names: the upload (all upload routes but create).
+    /// The object the path names: the upload (upload routes but create) or
+    /// the file (retrieve).
     pub id: Option<String>,
 }
 
 impl Endpoint {
     /// The endpoint `path` addresses, `None` for an unknown path.
     pub fn parse(path: &str) -> Option<Endpoint> {
+        if let Some(files) = path.strip_prefix("/v1/files") {
+            return Self::parse_files(files);
+        }
         let rest = path.strip_prefix("/v1/uploads")?;
         if rest.is_empty() {
             return Some(Endpoint {
@@ -65,6 +78,26 @@ impl Endpoint {
         };
         Some(Endpoint {
             route,
+            id: Some(id.to_string()),
+        })
+    }
+}
+
+impl Endpoint {
+    /// `rest`: what follows `/v1/files`.
+    fn parse_files(rest: &str) -> Option<Endpoint> {
+        if rest.is_empty() {
+            return Some(Endpoint {
+                route: Route::ListFiles,
+                id: None,
+            });
+        }
+        let id = rest.strip_prefix('/')?;
+        if id.is_empty() || id.contains('/') {
+            return None;
+        }
+        Some(Endpoint {
+            route: Route::RetrieveFile,
             id: Some(id.to_string()),
         })
     }
@@ -90,7 +123,14 @@ mod tests {
             at("/v1/uploads/u1/cancel"),
             Some((Route::Cancel, Some("u1".into())))
         );
+        assert_eq!(at("/v1/files"), Some((Route::ListFiles, None)));
+        assert_eq!(
+            at("/v1/files/file-1"),
+            Some((Route::RetrieveFile, Some("file-1".into())))
+        );
         for unknown in [
+            "/v1/files/",
+            "/v1/files/file-1/content",
             "/v1/uploadsx",
             "/v1/uploads//parts",
             "/v1/uploads/u1/x",

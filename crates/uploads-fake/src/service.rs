@@ -110,8 +110,8 @@ impl Service {
     }
 
     /// Counts a request to `route` and picks its fault (also counted in the stats).
-    pub fn decide(&self, route: Route, upload_id: Option<&str>) -> Option<Fault> {
-        let fault = lock(&self.injector).decide(route, upload_id)?;
+    pub fn decide(&self, route: Route, object_id: Option<&str>) -> Option<Fault> {
+        let fault = lock(&self.injector).decide(route, object_id)?;
         self.counters().faults.record(&fault);
         Some(fault)
     }

@@ -115,6 +115,8 @@ pub(crate) struct Part {
 /// The file object created at completion.
 #[derive(Debug)]
 pub(crate) struct FileObject {
+    /// Creation order among all objects (breaks ties of `created_at`).
+    pub seq: u64,
     pub id: String,
     pub bytes: u64,
     pub created_at: u64,
@@ -196,26 +198,27 @@ impl Upload {
         }
     }
 
+    /// The API's File object of a completed upload (`OpenAIFile`).
+    pub fn file_json(&self) -> Option<Value> {
+        let f = self.file.as_ref()?;
+        let mut v = json!({
+            "id": f.id,
+            "object": "file",
+            "bytes": f.bytes,
+            "created_at": f.created_at,
+            "filename": self.filename,
+            "purpose": self.purpose,
+            "status": "processed",
+        });
+        if let Some(exp) = f.expires_at {
+            v["expires_at"] = json!(exp);
+        }
+        Some(v)
+    }
+
     /// The API's Upload object.
     pub fn to_json(&self) -> Value {
-        let file = match &self.file {
-            None => Value::Null,
-            Some(f) => {
-                let mut v = json!({
-                    "id": f.id,
-                    "object": "file",
-                    "bytes": f.bytes,
-                    "created_at": f.created_at,
-                    "filename": self.filename,
-                    "purpose": self.purpose,
-                    "status": "processed",
-                });
-                if let Some(exp) = f.expires_at {
-                    v["expires_at"] = json!(exp);
-                }
-                v
-            }
-        };
+        let file = self.file_json().unwrap_or(Value::Null);
         json!({
             "id": self.id,
             "object": "upload",

@@ -18,6 +18,10 @@ pub struct RequestCounts {
     pub complete: u64,
     /// `/v1/uploads/{id}/cancel`
     pub cancel: u64,
+    /// `GET /v1/files`
+    pub list_files: u64,
+    /// `GET /v1/files/{file_id}`
+    pub retrieve_file: u64,
     /// Requests to unknown routes.
     pub other: u64,
     /// Requests (to any route) rejected with 401.
@@ -32,12 +36,20 @@ impl RequestCounts {
             Route::AddPart => self.add_part,
             Route::Complete => self.complete,
             Route::Cancel => self.cancel,
+            Route::ListFiles => self.list_files,
+            Route::RetrieveFile => self.retrieve_file,
         }
     }
 
     /// Every request seen (including unknown routes).
     pub fn total(&self) -> u64 {
-        self.create + self.add_part + self.complete + self.cancel + self.other
+        self.create
+            + self.add_part
+            + self.complete
+            + self.cancel
+            + self.list_files
+            + self.retrieve_file
+            + self.other
     }
 
     pub(crate) fn bump(&mut self, route: Option<Route>) {
@@ -46,6 +58,8 @@ impl RequestCounts {
             Some(Route::AddPart) => self.add_part += 1,
             Some(Route::Complete) => self.complete += 1,
             Some(Route::Cancel) => self.cancel += 1,
+            Some(Route::ListFiles) => self.list_files += 1,
+            Some(Route::RetrieveFile) => self.retrieve_file += 1,
             None => self.other += 1,
         }
     }

@@ -210,7 +210,7 @@ async fn auth_404_and_405() {
     part.assert_error(StatusCode::UNAUTHORIZED, "invalid_request_error");
     assert!(server.uploads().is_empty());
 
-    let unknown = api.post("/files", json!({})).await;
+    let unknown = api.post("/batches", json!({})).await;
     unknown.assert_error(StatusCode::NOT_FOUND, "invalid_request_error");
     let unknown = api.post("/uploads/upload_x/whatever", json!({})).await;
     unknown.assert_error(StatusCode::NOT_FOUND, "invalid_request_error");

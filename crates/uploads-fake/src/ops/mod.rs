@@ -4,6 +4,7 @@ mod add_part;
 mod cancel;
 mod complete;
 mod create;
+mod files;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +43,8 @@ pub(crate) async fn perform(
         Route::AddPart => add_part::add_part(service, id, &request.headers, body).await,
         Route::Complete => return complete::complete(service, id, body, slow).await,
         Route::Cancel => cancel::cancel(service, id, body).await,
+        Route::ListFiles => files::list_files(service, request.uri.query(), body).await,
+        Route::RetrieveFile => files::retrieve_file(service, id, body).await,
     };
     if let (Some(per_gib), Ok(value)) = (slow, &result) {
         let upload = value["upload_id"].as_str().or(value["id"].as_str());
