@@ -38,14 +38,14 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "invalid_request_error", message)
     }
 
-    /// 405 `invalid_request_error`.
-    pub fn method_not_allowed(message: impl Into<String>) -> Self {
+    /// 405 `invalid_request_error`, naming the method the URL takes.
+    pub fn method_not_allowed(message: impl Into<String>, allowed: &hyper::Method) -> Self {
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "invalid_request_error",
             message,
         )
-        .with_header(hyper::header::ALLOW, "POST")
+        .with_header(hyper::header::ALLOW, allowed.as_str())
     }
 
     /// 401 `invalid_request_error` / `invalid_api_key`.

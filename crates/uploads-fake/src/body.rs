@@ -1,7 +1,6 @@
 //! Request bodies read chunk by chunk through the link model's pacers, with
 //! an optional pause (the mid-body stall fault).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -10,7 +9,7 @@ use hyper::body::Incoming;
 use serde_json::Value;
 
 use crate::api_error::ApiError;
-use crate::link::Pacer;
+use crate::link::LinkPath;
 
 /// Largest JSON body accepted.
 const MAX_JSON_BODY: usize = 1024 * 1024;
@@ -22,19 +21,19 @@ pub(crate) struct Pause {
     pub duration: Option<Duration>,
 }
 
-/// A request body read chunk by chunk, paced by zero or more bandwidth caps.
+/// A request body read chunk by chunk, paced by the link it crosses.
 pub(crate) struct ReqBody {
     body: Incoming,
-    pacers: Vec<Arc<Pacer>>,
+    link: LinkPath,
     pause: Option<Pause>,
     read: u64,
 }
 
 impl ReqBody {
-    pub fn new(body: Incoming, pacers: Vec<Arc<Pacer>>) -> Self {
+    pub fn new(body: Incoming, link: LinkPath) -> Self {
         Self {
             body,
-            pacers,
+            link,
             pause: None,
             read: 0,
         }
@@ -44,12 +43,21 @@ impl ReqBody {
         self.pause = Some(pause);
     }
 
+    /// Caps this body alone at `bytes_per_sec` (on top of the link's caps).
+    pub fn throttle(&mut self, bytes_per_sec: u64) {
+        self.link.add_cap(bytes_per_sec);
+    }
+
     /// The next data chunk, `None` at the end.
     pub async fn chunk(&mut self) -> Option<Result<Bytes, hyper::Error>> {
         loop {
-            let frame = match self.body.frame().await? {
-                Ok(f) => f,
-                Err(e) => return Some(Err(e)),
+            let frame = match self.body.frame().await {
+                Some(Ok(f)) => f,
+                Some(Err(e)) => return Some(Err(e)),
+                None => {
+                    self.link.leave();
+                    return None;
+                }
             };
             let Ok(data) = frame.into_data() else {
                 continue;
@@ -60,16 +68,15 @@ impl ReqBody {
             let len = data.len() as u64;
             if let Some(pause) = self.pause.filter(|p| self.read + len > p.after_bytes) {
                 self.pause = None;
+                // A paused body takes no share of the link.
+                self.link.leave();
                 match pause.duration {
                     Some(d) => tokio::time::sleep(d).await,
                     None => std::future::pending().await,
                 }
             }
             self.read += len;
-            let due = self.pacers.iter().map(|p| p.reserve(len)).max();
-            if let Some(due) = due {
-                tokio::time::sleep_until(due).await;
-            }
+            self.link.pass(len).await;
             return Some(Ok(data));
         }
     }

@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::RetryHint;
-use crate::router::Route;
+use crate::route::Route;
 
 /// What to do to one request instead of (or on top of) handling it normally.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +49,14 @@ pub enum Fault {
     Slow {
         /// Time per GiB of the upload's declared size.
         per_gib: Duration,
+    },
+    /// Read this request's body at most at `bytes_per_sec` (on top of the
+    /// link's caps), then handle it normally: a straggler (one slow path
+    /// among fast ones) or, at a few bytes per second, a connection that
+    /// still moves but too little to be worth keeping.
+    Throttle {
+        /// The cap for this request's body, in bytes per second (at least 1).
+        bytes_per_sec: u64,
     },
 }
 
@@ -113,11 +120,32 @@ impl Fault {
     }
 }
 
+/// How a 429 response tells the client when to retry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RetryHint {
+    /// No retry header at all.
+    None,
+    /// `retry-after-ms: <milliseconds>` (what the OpenAI API sends).
+    #[default]
+    Millis,
+    /// `Retry-After: <seconds>` (delay rounded up to whole seconds).
+    Seconds,
+    /// `Retry-After: <HTTP-date>` (fake clock now + delay, rounded up to the
+    /// next whole second).
+    HttpDate,
+}
+
 /// When a rule fires.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub enum When {
     /// Exactly the n-th request to the route (1-based).
     Nth(u64),
+    /// Every n-th request to the route: the n-th, the 2n-th, the 3n-th, ...
+    /// (one request in n, at fixed places).
+    Every(u64),
     /// A seeded random fraction of the requests to the route.
     Fraction(f64),
 }
@@ -185,6 +213,16 @@ impl FaultPlan {
         self
     }
 
+    /// Adds a rule hitting every `n`-th request to `route` (the n-th, 2n-th, ...).
+    pub fn every(mut self, route: Route, n: u64, fault: Fault) -> FaultPlan {
+        self.rules.push(FaultRule {
+            route,
+            when: When::Every(n),
+            fault,
+        });
+        self
+    }
+
     /// Adds a rule hitting a seeded random `fraction` of the requests to `route`.
     pub fn random(mut self, route: Route, fraction: f64, fault: Fault) -> FaultPlan {
         self.rules.push(FaultRule {
@@ -219,6 +257,7 @@ impl FaultPlan {
 
 /// One injected fault, see [`FakeServer::injected`](crate::FakeServer::injected).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct InjectedFault {
     /// The route of the request.
     pub route: Route,
@@ -226,8 +265,9 @@ pub struct InjectedFault {
     pub nth: u64,
     /// What was done to it.
     pub fault: Fault,
-    /// The upload the request addressed (`None` for create).
-    pub upload_id: Option<String>,
+    /// The object the request's path named: the upload (`None` for create
+    /// and list_files), or the file for retrieve_file.
+    pub object_id: Option<String>,
 }
 
 // ----- JSON form -----
@@ -269,6 +309,9 @@ enum FaultSpec {
     Slow {
         per_gib_ms: u64,
     },
+    Throttle {
+        bytes_per_sec: u64,
+    },
 }
 
 impl From<Fault> for FaultSpec {
@@ -296,6 +339,7 @@ impl From<Fault> for FaultSpec {
             Fault::Slow { per_gib } => FaultSpec::Slow {
                 per_gib_ms: ms(per_gib),
             },
+            Fault::Throttle { bytes_per_sec } => FaultSpec::Throttle { bytes_per_sec },
         }
     }
 }
@@ -341,11 +385,15 @@ impl TryFrom<FaultSpec> for Fault {
             FaultSpec::Slow { per_gib_ms } => Fault::Slow {
                 per_gib: d(per_gib_ms),
             },
+            FaultSpec::Throttle { bytes_per_sec: 0 } => {
+                return Err("a throttle needs bytes_per_sec of at least 1".into())
+            }
+            FaultSpec::Throttle { bytes_per_sec } => Fault::Throttle { bytes_per_sec },
         })
     }
 }
 
-/// The JSON shape of a [`FaultRule`]: exactly one of `nth` and `fraction`.
+/// The JSON shape of a [`FaultRule`]: exactly one of `nth`, `every` and `fraction`.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleSpec {
@@ -353,19 +401,23 @@ struct RuleSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     nth: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    every: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     fraction: Option<f64>,
     fault: Fault,
 }
 
 impl From<FaultRule> for RuleSpec {
     fn from(r: FaultRule) -> Self {
-        let (nth, fraction) = match r.when {
-            When::Nth(n) => (Some(n), None),
-            When::Fraction(f) => (None, Some(f)),
+        let (nth, every, fraction) = match r.when {
+            When::Nth(n) => (Some(n), None, None),
+            When::Every(n) => (None, Some(n), None),
+            When::Fraction(f) => (None, None, Some(f)),
         };
         RuleSpec {
             route: r.route,
             nth,
+            every,
             fraction,
             fault: r.fault,
         }
@@ -376,12 +428,18 @@ impl TryFrom<RuleSpec> for FaultRule {
     type Error = String;
 
     fn try_from(r: RuleSpec) -> Result<Self, String> {
-        let when = match (r.nth, r.fraction) {
-            (Some(0), None) => return Err("nth counts from 1".into()),
-            (Some(n), None) => When::Nth(n),
-            (None, Some(f)) if (0.0..=1.0).contains(&f) => When::Fraction(f),
-            (None, Some(f)) => return Err(format!("fraction {f} is not within 0..=1")),
-            _ => return Err("a rule needs exactly one of \"nth\" and \"fraction\"".into()),
+        let when = match (r.nth, r.every, r.fraction) {
+            (Some(0), None, None) => return Err("nth counts from 1".into()),
+            (Some(n), None, None) => When::Nth(n),
+            (None, Some(0), None) => return Err("every counts from 1".into()),
+            (None, Some(n), None) => When::Every(n),
+            (None, None, Some(f)) if (0.0..=1.0).contains(&f) => When::Fraction(f),
+            (None, None, Some(f)) => return Err(format!("fraction {f} is not within 0..=1")),
+            _ => {
+                return Err(
+                    "a rule needs exactly one of \"nth\", \"every\" and \"fraction\"".into(),
+                )
+            }
         };
         Ok(FaultRule {
             route: r.route,
@@ -416,12 +474,16 @@ mod tests {
             Fault::Slow {
                 per_gib: Duration::from_secs(3),
             },
+            Fault::Throttle {
+                bytes_per_sec: 2_000_000,
+            },
         ];
         let mut plan = FaultPlan::new().seed(9);
         for (i, f) in faults.into_iter().enumerate() {
             plan = plan.nth(Route::AddPart, i as u64 + 1, f);
         }
         plan = plan.random(Route::Complete, 0.25, Fault::status(500));
+        plan = plan.every(Route::AddPart, 20, Fault::Throttle { bytes_per_sec: 1 });
         let back = FaultPlan::from_json(&plan.to_json()).unwrap();
         assert_eq!(back, plan);
     }
@@ -452,6 +514,18 @@ mod tests {
             (
                 r#"{"rules":[{"route":"parts","nth":1,"fault":{"kind":"undecodable_ok"}}]}"#,
                 "unknown variant",
+            ),
+            (
+                r#"{"rules":[{"route":"add_part","nth":1,"every":2,"fault":{"kind":"drop_after_commit"}}]}"#,
+                "exactly one",
+            ),
+            (
+                r#"{"rules":[{"route":"add_part","every":0,"fault":{"kind":"drop_after_commit"}}]}"#,
+                "from 1",
+            ),
+            (
+                r#"{"rules":[{"route":"add_part","nth":1,"fault":{"kind":"throttle","bytes_per_sec":0}}]}"#,
+                "at least 1",
             ),
             (r#"{"seed":1,"rulez":[]}"#, "unknown field"),
         ] {

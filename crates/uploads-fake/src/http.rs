@@ -1,8 +1,8 @@
 //! HTTP: the accept loop, one task per connection, and turning a handler's
-//! [`Reply`] into a response (or a dropped connection).
+//! `Reply` into a response (or a dropped connection).
 
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,54 +14,15 @@ use hyper::{Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 
 use crate::api_error::ApiError;
-use crate::link::Pacer;
+use crate::conn::Conn;
+use crate::reply::Reply;
 use crate::router;
 use crate::service::Service;
-use crate::store::lock;
 
 pub(crate) type Body = Full<Bytes>;
-
-/// What a request gets.
-pub(crate) enum Reply {
-    /// 200 with this JSON.
-    Json(Value),
-    /// The error envelope.
-    Error(ApiError),
-    /// A proxy's HTML error page.
-    Html(StatusCode),
-    /// 200 with a body that is not JSON.
-    Undecodable,
-    /// No answer: the connection is closed.
-    Hangup,
-}
-
-/// One client connection: how to hang up on it, and its bandwidth cap.
-pub(crate) struct Conn {
-    abort: Notify,
-    pacer: Mutex<Option<Arc<Pacer>>>,
-}
-
-impl Conn {
-    /// The per-connection pacer for `rate` (kept across requests while the rate stays).
-    pub fn pacer(&self, rate: Option<u64>) -> Option<Arc<Pacer>> {
-        let mut slot = lock(&self.pacer);
-        match (rate, slot.as_ref()) {
-            (None, _) => {
-                *slot = None;
-                None
-            }
-            (Some(r), Some(p)) if p.rate() == r => Some(p.clone()),
-            (Some(r), _) => {
-                let p = Arc::new(Pacer::new(r));
-                *slot = Some(p.clone());
-                Some(p)
-            }
-        }
-    }
-}
 
 /// Accepts connections until `shutdown` becomes true (or its sender is dropped).
 pub(crate) async fn serve(
@@ -89,10 +50,7 @@ pub(crate) async fn serve(
 
 async fn serve_conn(stream: TcpStream, service: Arc<Service>, mut shutdown: watch::Receiver<bool>) {
     let _ = stream.set_nodelay(true);
-    let conn = Arc::new(Conn {
-        abort: Notify::new(),
-        pacer: Mutex::new(None),
-    });
+    let conn = Arc::new(Conn::default());
     let svc_conn = conn.clone();
     let svc = service_fn(move |req| {
         let service = service.clone();

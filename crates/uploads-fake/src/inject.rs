@@ -5,13 +5,13 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::faults::{Fault, FaultPlan, InjectedFault, When};
-use crate::router::Route;
+use crate::route::Route;
 
 /// The plan in force, its per-route counters, random generator and log.
 pub(crate) struct Injector {
     plan: FaultPlan,
     rng: StdRng,
-    counts: [u64; 4],
+    counts: [u64; Route::ALL.len()],
     log: Vec<InjectedFault>,
 }
 
@@ -20,7 +20,7 @@ impl Injector {
         Self {
             rng: StdRng::seed_from_u64(plan.seed),
             plan,
-            counts: [0; 4],
+            counts: [0; Route::ALL.len()],
             log: Vec::new(),
         }
     }
@@ -41,20 +41,25 @@ impl Injector {
         &self.log
     }
 
-    /// Counts one request to `route` and returns the fault to inject, if any.
-    pub fn decide(&mut self, route: Route, upload_id: Option<&str>) -> Option<Fault> {
+    /// Counts one request to `route` and returns the fault to inject, if any:
+    /// the first `nth`/`every` rule that matches, else the random draw.
+    pub fn decide(&mut self, route: Route, object_id: Option<&str>) -> Option<Fault> {
         let slot = &mut self.counts[route as usize];
         *slot += 1;
         let nth = *slot;
         let rules = || self.plan.rules.iter().filter(|r| r.route == route);
         let scheduled = rules()
-            .find(|r| r.when == When::Nth(nth))
+            .find(|r| match r.when {
+                When::Nth(n) => n == nth,
+                When::Every(n) => nth.is_multiple_of(n),
+                When::Fraction(_) => false,
+            })
             .map(|r| r.fault.clone());
         let fault = scheduled.or_else(|| {
             let mut fractions = rules()
                 .filter_map(|r| match r.when {
                     When::Fraction(f) => Some((f, &r.fault)),
-                    When::Nth(_) => None,
+                    When::Nth(_) | When::Every(_) => None,
                 })
                 .peekable();
             fractions.peek()?;
@@ -71,7 +76,7 @@ impl Injector {
             route,
             nth,
             fault: fault.clone(),
-            upload_id: upload_id.map(str::to_owned),
+            object_id: object_id.map(str::to_owned),
         });
         Some(fault)
     }
@@ -107,6 +112,30 @@ mod tests {
             Some(Fault::DropBeforeBody)
         );
         assert_eq!(inj.log().len(), 3);
+    }
+
+    #[test]
+    fn every_rules_hit_one_request_in_n_and_nth_rules_win() {
+        let slow = Fault::Throttle {
+            bytes_per_sec: 1000,
+        };
+        let plan = FaultPlan::new()
+            .nth(Route::AddPart, 6, Fault::status(500))
+            .every(Route::AddPart, 3, slow.clone());
+        let mut inj = Injector::new(plan);
+        let got: Vec<_> = (0..9).map(|_| inj.decide(Route::AddPart, None)).collect();
+        let want = [
+            None,
+            None,
+            Some(slow.clone()),
+            None,
+            None,
+            Some(Fault::status(500)),
+            None,
+            None,
+            Some(slow),
+        ];
+        assert_eq!(got, want);
     }
 
     #[test]

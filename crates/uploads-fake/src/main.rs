@@ -49,6 +49,10 @@ enum RouteArg {
     Complete,
     /// `POST /v1/uploads/{id}/cancel`
     Cancel,
+    /// `GET /v1/files`
+    ListFiles,
+    /// `GET /v1/files/{file_id}`
+    RetrieveFile,
 }
 
 impl From<RouteArg> for Route {
@@ -58,6 +62,8 @@ impl From<RouteArg> for Route {
             RouteArg::AddPart => Route::AddPart,
             RouteArg::Complete => Route::Complete,
             RouteArg::Cancel => Route::Cancel,
+            RouteArg::ListFiles => Route::ListFiles,
+            RouteArg::RetrieveFile => Route::RetrieveFile,
         }
     }
 }
@@ -116,7 +122,8 @@ struct Args {
     /// Request body bandwidth cap per connection, in bytes per second.
     #[arg(long)]
     bandwidth: Option<u64>,
-    /// Request body bandwidth cap shared by all connections, in bytes per second.
+    /// One link for all connections, in bytes per second, shared fairly (each
+    /// of n bodies crossing it at once gets 1/n).
     #[arg(long)]
     shared_bandwidth: Option<u64>,
     /// Offset of the server's clock in seconds (negative: behind the real clock).

@@ -9,13 +9,16 @@ use std::sync::Arc;
 use tokio::sync::{oneshot, watch};
 
 use crate::clock::FakeClock;
-use crate::config::{FakeConfig, Faults, Storage};
+use crate::config::FakeConfig;
 use crate::faults::{FaultPlan, InjectedFault};
+use crate::fractions::Faults;
 use crate::http;
 use crate::link::LinkModel;
-use crate::router::Route;
+use crate::route::Route;
 use crate::service::Service;
-use crate::state::{Stats, UploadSnapshot};
+use crate::state::UploadSnapshot;
+use crate::stats::Stats;
+use crate::storage::Storage;
 
 /// How the server's accept loop runs.
 enum Runner {

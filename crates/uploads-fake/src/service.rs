@@ -9,19 +9,21 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::clock::FakeClock;
-use crate::config::{FakeConfig, Faults};
+use crate::config::FakeConfig;
 use crate::faults::{Fault, FaultPlan, InjectedFault};
+use crate::fractions::Faults;
 use crate::inject::Injector;
-use crate::link::{LinkModel, Pacer};
-use crate::router::Route;
-use crate::state::{Counters, Stats};
+use crate::link::{LinkModel, SharedLink};
+use crate::mutex::lock;
+use crate::route::Route;
+use crate::stats::{Counters, Stats};
 use crate::storage::PartStorage;
-use crate::store::{lock, Store};
+use crate::store::Store;
 
-/// The link model in force and its shared pacer.
+/// The link model in force and its shared link.
 struct Link {
     model: LinkModel,
-    shared: Option<Arc<Pacer>>,
+    shared: Option<Arc<SharedLink>>,
 }
 
 /// State shared by the server tasks and the [`crate::FakeServer`] handle.
@@ -62,7 +64,7 @@ impl Service {
             faults: Mutex::new(config.faults),
             link: Mutex::new(Link {
                 model: link,
-                shared: link.shared.map(|r| Arc::new(Pacer::new(r))),
+                shared: link.shared.map(|r| Arc::new(SharedLink::new(r))),
             }),
             counters: Mutex::new(Counters::default()),
             in_flight: watch::Sender::new(0),
@@ -108,8 +110,8 @@ impl Service {
     }
 
     /// Counts a request to `route` and picks its fault (also counted in the stats).
-    pub fn decide(&self, route: Route, upload_id: Option<&str>) -> Option<Fault> {
-        let fault = lock(&self.injector).decide(route, upload_id)?;
+    pub fn decide(&self, route: Route, object_id: Option<&str>) -> Option<Fault> {
+        let fault = lock(&self.injector).decide(route, object_id)?;
         self.counters().faults.record(&fault);
         Some(fault)
     }
@@ -119,7 +121,7 @@ impl Service {
         let keep = link.model.shared == model.shared;
         link.model = model;
         if !keep {
-            link.shared = model.shared.map(|r| Arc::new(Pacer::new(r)));
+            link.shared = model.shared.map(|r| Arc::new(SharedLink::new(r)));
         }
     }
 
@@ -127,8 +129,8 @@ impl Service {
         lock(&self.link).model
     }
 
-    /// The link model and the pacer shared by all connections.
-    pub fn link_and_shared(&self) -> (LinkModel, Option<Arc<Pacer>>) {
+    /// The link model and the link shared by all connections.
+    pub fn link_and_shared(&self) -> (LinkModel, Option<Arc<SharedLink>>) {
         let link = lock(&self.link);
         (link.model, link.shared.clone())
     }

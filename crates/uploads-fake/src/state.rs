@@ -1,5 +1,5 @@
-//! Upload state kept by the server, and the public snapshots and statistics
-//! derived from it.
+//! Upload state kept by the server and the public snapshots of it. A leaf:
+//! imports nothing of the crate.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -8,12 +8,10 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::faults::Fault;
-use crate::router::Operation;
-
 /// Status of an upload, as reported by the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum UploadStatus {
     /// Accepting parts.
     Pending,
@@ -45,6 +43,7 @@ impl fmt::Display for UploadStatus {
 
 /// A part the server accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PartSnapshot {
     /// The part id (`part_…`).
     pub id: String,
@@ -58,6 +57,7 @@ pub struct PartSnapshot {
 
 /// A point-in-time copy of one upload's server-side state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct UploadSnapshot {
     /// The upload id (`upload_…`).
     pub id: String,
@@ -101,129 +101,6 @@ impl UploadSnapshot {
     }
 }
 
-/// Number of requests seen per operation.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RequestCounts {
-    /// `POST /v1/uploads`
-    pub create: u64,
-    /// `/v1/uploads/{id}/parts`
-    pub add_part: u64,
-    /// `/v1/uploads/{id}/complete`
-    pub complete: u64,
-    /// `/v1/uploads/{id}/cancel`
-    pub cancel: u64,
-    /// Requests to unknown routes.
-    pub other: u64,
-    /// Requests (to any route) rejected with 401.
-    pub unauthorized: u64,
-}
-
-impl RequestCounts {
-    /// The count for one operation.
-    pub fn get(&self, op: Operation) -> u64 {
-        match op {
-            Operation::Create => self.create,
-            Operation::AddPart => self.add_part,
-            Operation::Complete => self.complete,
-            Operation::Cancel => self.cancel,
-        }
-    }
-
-    /// Every request seen (including unknown routes).
-    pub fn total(&self) -> u64 {
-        self.create + self.add_part + self.complete + self.cancel + self.other
-    }
-
-    pub(crate) fn bump(&mut self, op: Option<Operation>) {
-        match op {
-            Some(Operation::Create) => self.create += 1,
-            Some(Operation::AddPart) => self.add_part += 1,
-            Some(Operation::Complete) => self.complete += 1,
-            Some(Operation::Cancel) => self.cancel += 1,
-            None => self.other += 1,
-        }
-    }
-}
-
-/// Number of injected faults per kind.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FaultCounts {
-    /// Requests answered with an injected 5xx status.
-    pub server_error: u64,
-    /// Requests answered 429.
-    pub rate_limited: u64,
-    /// Requests answered with another injected status.
-    pub other_status: u64,
-    /// Connections dropped (before, during or after the request).
-    pub dropped: u64,
-    /// Requests stalled or delayed.
-    pub stalled: u64,
-    /// Requests answered 200 with an undecodable body.
-    pub undecodable: u64,
-    /// Requests slowed down in proportion to the upload's size.
-    pub slow: u64,
-}
-
-impl FaultCounts {
-    /// Total injected faults.
-    pub fn total(&self) -> u64 {
-        self.server_error
-            + self.rate_limited
-            + self.other_status
-            + self.dropped
-            + self.stalled
-            + self.undecodable
-            + self.slow
-    }
-
-    pub(crate) fn record(&mut self, fault: &Fault) {
-        let slot = match fault {
-            Fault::Status(s) if s.status == 429 => &mut self.rate_limited,
-            Fault::Status(s) if s.status >= 500 => &mut self.server_error,
-            Fault::Status(_) => &mut self.other_status,
-            Fault::DropBeforeBody | Fault::DropMidBody | Fault::DropAfterCommit => {
-                &mut self.dropped
-            }
-            Fault::Stall(_) | Fault::StallMidBody { .. } | Fault::Delay(_) => &mut self.stalled,
-            Fault::UndecodableOk => &mut self.undecodable,
-            Fault::Slow { .. } => &mut self.slow,
-        };
-        *slot += 1;
-    }
-}
-
-/// Server statistics, see [`FakeServer::stats`](crate::FakeServer::stats).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stats {
-    /// Requests per operation.
-    pub requests: RequestCounts,
-    /// Injected faults per kind.
-    pub faults: FaultCounts,
-    /// Part requests being handled right now.
-    pub parts_in_flight: usize,
-    /// Highest value `parts_in_flight` has reached (since start or the last
-    /// [`FakeServer::reset_stats`](crate::FakeServer::reset_stats)).
-    pub max_parts_in_flight: usize,
-    /// Bytes of the `data` field read by the part handler, whether or not
-    /// the part was then accepted (bodies of requests failed by fault
-    /// injection are not parsed and not counted).
-    pub part_bytes_received: u64,
-    /// Bytes of part data in accepted parts.
-    pub part_bytes_stored: u64,
-    /// Number of accepted parts.
-    pub parts_stored: u64,
-}
-
-/// Counters kept under a mutex (the in-flight gauge lives elsewhere).
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub requests: RequestCounts,
-    pub faults: FaultCounts,
-    pub part_bytes_received: u64,
-    pub part_bytes_stored: u64,
-    pub parts_stored: u64,
-}
-
 /// A stored part.
 #[derive(Debug)]
 pub(crate) struct Part {
@@ -238,6 +115,8 @@ pub(crate) struct Part {
 /// The file object created at completion.
 #[derive(Debug)]
 pub(crate) struct FileObject {
+    /// Creation order among all objects (breaks ties of `created_at`).
+    pub seq: u64,
     pub id: String,
     pub bytes: u64,
     pub created_at: u64,
@@ -319,26 +198,27 @@ impl Upload {
         }
     }
 
+    /// The API's File object of a completed upload (`OpenAIFile`).
+    pub fn file_json(&self) -> Option<Value> {
+        let f = self.file.as_ref()?;
+        let mut v = json!({
+            "id": f.id,
+            "object": "file",
+            "bytes": f.bytes,
+            "created_at": f.created_at,
+            "filename": self.filename,
+            "purpose": self.purpose,
+            "status": "processed",
+        });
+        if let Some(exp) = f.expires_at {
+            v["expires_at"] = json!(exp);
+        }
+        Some(v)
+    }
+
     /// The API's Upload object.
     pub fn to_json(&self) -> Value {
-        let file = match &self.file {
-            None => Value::Null,
-            Some(f) => {
-                let mut v = json!({
-                    "id": f.id,
-                    "object": "file",
-                    "bytes": f.bytes,
-                    "created_at": f.created_at,
-                    "filename": self.filename,
-                    "purpose": self.purpose,
-                    "status": "processed",
-                });
-                if let Some(exp) = f.expires_at {
-                    v["expires_at"] = json!(exp);
-                }
-                v
-            }
-        };
+        let file = self.file_json().unwrap_or(Value::Null);
         json!({
             "id": self.id,
             "object": "upload",

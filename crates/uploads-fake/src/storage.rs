@@ -1,4 +1,4 @@
-//! Where part bytes go: one sink per storage mode behind the [`PartSink`]
+//! Where part bytes go: the storage modes, one sink per mode behind the [`PartSink`]
 //! trait (disk, hash only, discard), and reading stored content back.
 
 use std::future::Future;
@@ -10,7 +10,39 @@ use md5::Digest as _;
 use sha2::Sha256;
 use tokio::io::AsyncWriteExt;
 
-use crate::config::Storage;
+/// Where (and whether) part bytes are kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Storage {
+    /// Parts are streamed to files in a temporary directory owned by the
+    /// server and removed when the server is dropped. Full verification:
+    /// per-part sha256, md5 check at complete, content hashes and
+    /// [`FakeServer::read_content`](crate::FakeServer::read_content).
+    #[default]
+    Disk,
+    /// Like [`Storage::Disk`] but in the given directory (created if missing,
+    /// never removed by the server). Part files are named `<part_id>.part`.
+    DiskAt(PathBuf),
+    /// Throughput mode: part bytes are hashed (sha256 per part) and dropped.
+    /// The `md5` given at complete is NOT verified (it cannot be: the bytes
+    /// are gone), content hashes are `None`, `read_content` fails.
+    HashOnly,
+    /// Raw ingest mode: part bytes are only counted. No per-part sha256, no
+    /// md5 check, no content hashes, `read_content` fails.
+    Discard,
+}
+
+impl Storage {
+    /// Whether this mode keeps the part bytes on disk.
+    pub fn keeps_bytes(&self) -> bool {
+        matches!(self, Storage::Disk | Storage::DiskAt(_))
+    }
+
+    /// Whether this mode computes a sha256 for every part.
+    pub fn hashes_parts(&self) -> bool {
+        !matches!(self, Storage::Discard)
+    }
+}
 
 /// A boxed future of a sink operation.
 pub(crate) type SinkFuture<'a, T> = Pin<Box<dyn Future<Output = io::Result<T>> + Send + 'a>>;

@@ -7,18 +7,14 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
+use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::api_error::ApiError;
 use crate::clock::FakeClock;
+use crate::mutex::lock;
 use crate::state::{Upload, UploadSnapshot, UploadStatus};
 use crate::storage::remove_files;
-
-/// Locks a std mutex, ignoring poisoning (state stays usable after a panic
-/// in a test thread).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// `prefix` followed by 24 random lowercase hex digits.
 pub(crate) fn new_id(prefix: &str) -> String {
@@ -187,6 +183,25 @@ impl Store {
         if let Err(e) = result {
             tracing::warn!(path = %path.display(), error = %e, "failed to write state file");
         }
+    }
+
+    /// The File objects completed uploads produced and that have not
+    /// expired, oldest first (by `created_at`, then creation order).
+    pub fn files(&self) -> Vec<Value> {
+        let now = self.clock.now_unix();
+        let map = self.lock();
+        let mut files: Vec<(u64, u64, Value)> = map
+            .values()
+            .filter_map(|u| {
+                let f = u.file.as_ref()?;
+                if f.expires_at.is_some_and(|at| at <= now) {
+                    return None;
+                }
+                Some((f.created_at, f.seq, u.file_json()?))
+            })
+            .collect();
+        files.sort_by_key(|(created_at, seq, _)| (*created_at, *seq));
+        files.into_iter().map(|(_, _, v)| v).collect()
     }
 
     /// The part files of a completed upload, in `part_ids` order.

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant, SystemTime};
 use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use uploads_fake::{FakeConfig, FakeServer, Faults, Operation, RetryHint, Storage, UploadStatus};
+use uploads_fake::{FakeConfig, FakeServer, Faults, RetryHint, Route, Storage, UploadStatus};
 
 mod common;
 use common::{files_in, md5_hex, pattern, sha256_hex, Api};
@@ -210,7 +210,7 @@ async fn auth_404_and_405() {
     part.assert_error(StatusCode::UNAUTHORIZED, "invalid_request_error");
     assert!(server.uploads().is_empty());
 
-    let unknown = api.post("/files", json!({})).await;
+    let unknown = api.post("/batches", json!({})).await;
     unknown.assert_error(StatusCode::NOT_FOUND, "invalid_request_error");
     let unknown = api.post("/uploads/upload_x/whatever", json!({})).await;
     unknown.assert_error(StatusCode::NOT_FOUND, "invalid_request_error");
@@ -668,7 +668,7 @@ async fn faults_can_target_other_operations() {
         FakeConfig::default().with_faults(
             Faults::default()
                 .with_fail_500(1.0)
-                .with_apply_to([Operation::Complete]),
+                .with_apply_to([Route::Complete]),
         ),
     )
     .await

@@ -76,7 +76,7 @@ async fn status_faults_hit_exactly_the_scheduled_requests() {
     );
     assert!(log
         .iter()
-        .all(|f| f.upload_id.as_deref() == Some(id.as_str())));
+        .all(|f| f.object_id.as_deref() == Some(id.as_str())));
     assert_eq!(log[0].fault, Fault::html(502));
     let stats = server.stats();
     assert_eq!(stats.faults.server_error, 3);

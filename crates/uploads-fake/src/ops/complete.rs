@@ -169,6 +169,7 @@ async fn finish(
         let now = service.store.clock.now_unix();
         u.status = UploadStatus::Completed;
         u.file = Some(FileObject {
+            seq: service.store.next_seq(),
             id: new_id("file-"),
             bytes: u.bytes,
             created_at: now,

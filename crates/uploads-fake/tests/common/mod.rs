@@ -87,15 +87,31 @@ impl Api {
         Self::read(resp).await
     }
 
+    /// A GET of `path` (with its query), authenticated.
+    pub async fn get(&self, path: &str) -> Resp {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .expect("send");
+        Self::read(resp).await
+    }
+
     pub async fn post(&self, path: &str, body: Value) -> Resp {
         self.post_raw(path, &body.to_string()).await
     }
 
     pub async fn create(&self, bytes: u64) -> String {
+        self.create_named("f.jsonl", "batch", bytes).await
+    }
+
+    pub async fn create_named(&self, filename: &str, purpose: &str, bytes: u64) -> String {
         let r = self
             .post(
                 "/uploads",
-                json!({"filename": "f.jsonl", "purpose": "batch", "bytes": bytes, "mime_type": "application/jsonl"}),
+                json!({"filename": filename, "purpose": purpose, "bytes": bytes, "mime_type": "application/jsonl"}),
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
