@@ -60,8 +60,8 @@
 //! Expiry is judged as `started_at + ttl_secs` against this machine's clock, so a server clock
 //! hours off never makes a valid upload look expired.
 //!
-//! A journal is used by one process at a time: an advisory lock on `<journal>.lock` (`flock` on
-//! Unix, an exclusive open on Windows; released by the OS when the process dies) refuses a second
+//! A journal is used by one process at a time: an advisory lock on `<journal>.lock` (`File::try_lock`:
+//! `flock` on Unix, `LockFileEx` on Windows; released by the OS when the process dies) refuses a second
 //! concurrent resume.
 
 mod builder;
