@@ -195,6 +195,24 @@ async fn a_small_file_waits_for_one_part_of_a_big_one_not_for_its_whole_queue() 
 }
 
 #[tokio::test]
+async fn a_concurrency_above_the_budget_fails_the_batch_before_any_request() {
+    let server = FakeServer::start_with(FakeConfig::default()).await.unwrap();
+    let client = client_for(&server, 4);
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "a.jsonl", &content(3 * KIB, 1));
+    let err = client
+        .upload_files([&path])
+        .purpose(Purpose::Batch)
+        .concurrency(5)
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(err.to_string().contains("max_parts_in_flight"), "{err}");
+    assert_eq!(server.stats().requests.create, 0);
+}
+
+#[tokio::test]
 async fn a_failing_file_leaves_the_others_completed() {
     // Uploads above 20 KiB are refused at create (400): a permanent failure of those files only.
     let server = FakeServer::start_with(FakeConfig::default().with_max_upload_bytes(20 * KIB))

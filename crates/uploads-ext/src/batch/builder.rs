@@ -86,7 +86,8 @@ impl BatchBuilder {
 
     /// Parts of one file sent at once (see [`crate::UploadFileBuilder::concurrency`]); all files
     /// together stay within the client's
-    /// [`max_parts_in_flight`](crate::ClientBuilder::max_parts_in_flight).
+    /// [`max_parts_in_flight`](crate::ClientBuilder::max_parts_in_flight). A concurrency above
+    /// that budget fails [`start`](Self::start) before any request.
     pub fn concurrency(mut self, parts: usize) -> Self {
         self.inner.concurrency = Some(parts);
         self
@@ -165,7 +166,7 @@ impl BatchBuilder {
     /// Fails before any request on an invalid setting or pattern, or a directory that cannot be
     /// walked; a single file that cannot be read fails as that file's result only.
     pub async fn start(self) -> Result<BatchHandle> {
-        let input = self.inner.build()?;
+        let input = self.inner.build(&self.client)?;
         let files = input.files.clone();
         let found = tokio::task::spawn_blocking(move || list(&files))
             .await

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::types::Purpose;
-use crate::upload::{FailurePolicy, ResumeUploadBuilder, UploadFileBuilder};
+use crate::upload::{check_concurrency, FailurePolicy, ResumeUploadBuilder, UploadFileBuilder};
 
 use super::progress::BatchProgressFn;
 use super::walk::FileSet;
@@ -52,11 +52,14 @@ impl BatchInputBuilder {
         }
     }
 
-    /// Checks the settings of the batch itself (each file's upload checks its own).
-    pub(crate) fn build(self) -> Result<BatchInput> {
+    /// Checks the settings of the batch itself and those every file shares (each file's upload
+    /// checks the rest).
+    pub(crate) fn build(self, client: &Client) -> Result<BatchInput> {
         let purpose = self
             .purpose
             .ok_or_else(|| Error::invalid_input("purpose is required"))?;
+        // The same rule as each file's, asked once before any file starts.
+        check_concurrency(client, self.concurrency)?;
         if self.files_in_flight == 0 {
             return Err(Error::invalid_input("files_in_flight must be at least 1"));
         }

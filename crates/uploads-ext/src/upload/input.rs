@@ -63,27 +63,8 @@ impl RunSettings {
         }
     }
 
-    /// Checks the concurrency against its limit and the client's budget: an explicit
-    /// concurrency above [`Client::max_parts_in_flight`] is refused (it could never be reached),
-    /// the default is lowered to the budget.
     fn check(self, client: &Client) -> Result<Run> {
-        let budget = client.max_parts_in_flight();
-        let concurrency = match self.concurrency {
-            None => DEFAULT_CONCURRENCY.min(budget),
-            Some(c) if c == 0 || c > MAX_CONCURRENCY => {
-                return Err(Error::invalid_input(format!(
-                    "concurrency must be 1 to {MAX_CONCURRENCY}, got {c}"
-                )))
-            }
-            Some(c) if c > budget => {
-                return Err(Error::invalid_input(format!(
-                    "concurrency {c} is above the client's budget of {budget} parts in flight: \
-                     raise it with ClientBuilder::max_parts_in_flight({c}), or lower the \
-                     concurrency"
-                )))
-            }
-            Some(c) => c,
-        };
+        let concurrency = check_concurrency(client, self.concurrency)?;
         Ok(Run {
             concurrency,
             part_retries: self.part_retries,
@@ -95,6 +76,24 @@ impl RunSettings {
             deadline: self.deadline,
             cancel: self.cancel,
         })
+    }
+}
+
+/// The concurrency of one upload, checked against its limit and the client's budget: an
+/// explicit concurrency above [`Client::max_parts_in_flight`] is refused (it could never be
+/// reached), the default is lowered to the budget.
+pub(crate) fn check_concurrency(client: &Client, concurrency: Option<usize>) -> Result<usize> {
+    let budget = client.max_parts_in_flight();
+    match concurrency {
+        None => Ok(DEFAULT_CONCURRENCY.min(budget)),
+        Some(c) if c == 0 || c > MAX_CONCURRENCY => Err(Error::invalid_input(format!(
+            "concurrency must be 1 to {MAX_CONCURRENCY}, got {c}"
+        ))),
+        Some(c) if c > budget => Err(Error::invalid_input(format!(
+            "concurrency {c} is above the client's budget of {budget} parts in flight: raise it \
+             with ClientBuilder::max_parts_in_flight({c}), or lower the concurrency"
+        ))),
+        Some(c) => Ok(c),
     }
 }
 

@@ -127,6 +127,7 @@ pub use handle::{Aborted, UploadHandle};
 pub use journal::JOURNAL_VERSION as RESUME_JOURNAL_VERSION;
 pub use progress::Progress;
 
+pub(crate) use input::check_concurrency;
 pub(crate) use journal::{remove as remove_journal, FileIdentity};
 use source::SourceRequest;
 
