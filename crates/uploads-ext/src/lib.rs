@@ -80,7 +80,8 @@ pub use types::{
     UploadPartObject, UploadStatus,
 };
 pub use upload::{
-    CompletedUpload, FailurePolicy, Progress, UploadFileBuilder, UploadHandle, MD5_ENCODING,
+    Aborted, CompletedUpload, FailurePolicy, Progress, ResumeUploadBuilder, UploadFileBuilder,
+    UploadHandle, MD5_ENCODING,
 };
 
 // Compiles the crate README's Rust examples as doc tests, so they cannot rot. (The repository

@@ -127,7 +127,7 @@ async fn two_hundred_uploads_share_one_budget_and_arrive_byte_identical_despite_
 #[tokio::test]
 async fn a_small_file_waits_for_one_part_of_a_big_one_not_for_its_whole_queue() {
     let server = FakeServer::start_with(FakeConfig::default()).await.unwrap();
-    let client = client_for(&server, 1);
+    let client = client_for(&server, 2);
     let order = Arc::new(Mutex::new(Vec::new()));
     // Each part completion, in order, as the name of its upload.
     let started = Arc::new(tokio::sync::Notify::new());
@@ -154,12 +154,12 @@ async fn a_small_file_waits_for_one_part_of_a_big_one_not_for_its_whole_queue() 
             .filename("big.bin")
             .purpose(Purpose::Batch)
             .part_size(KIB)
-            .concurrency(8)
+            .concurrency(2)
             .on_progress(progress_of("big"))
             .spawn();
-        // The big upload's first part is at the server, so its next part is already queued for
-        // the budget (it asks before it sends).
-        server.wait_for_parts_in_flight(1).await;
+        // The big upload holds the whole budget (two parts at the server); the small one queues
+        // behind it and must get the first share the big one gives back.
+        server.wait_for_parts_in_flight(2).await;
         let small = client
             .upload_bytes(content(KIB, 2))
             .filename("small.bin")
@@ -185,13 +185,31 @@ async fn a_small_file_waits_for_one_part_of_a_big_one_not_for_its_whole_queue() 
     );
     let order = order.lock().unwrap().clone();
     let small_at = order.iter().position(|n| *n == "small").unwrap();
-    // In turns: the big file's part in flight, its next one (queued first), then the small one
-    // (one more big part may be recorded a moment earlier). Without turns it would be 12th.
+    // In turns: the big file's two parts in flight, then the small one (one more big part may
+    // be recorded a moment earlier). Without turns it would be 12th.
     assert!(
         small_at <= 3,
         "the small file waited for {small_at} big parts: {order:?}"
     );
-    assert_eq!(server.stats().max_parts_in_flight, 1);
+    assert_eq!(server.stats().max_parts_in_flight, 2);
+}
+
+#[tokio::test]
+async fn a_concurrency_above_the_budget_fails_the_batch_before_any_request() {
+    let server = FakeServer::start_with(FakeConfig::default()).await.unwrap();
+    let client = client_for(&server, 4);
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "a.jsonl", &content(3 * KIB, 1));
+    let err = client
+        .upload_files([&path])
+        .purpose(Purpose::Batch)
+        .concurrency(5)
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(err.to_string().contains("max_parts_in_flight"), "{err}");
+    assert_eq!(server.stats().requests.create, 0);
 }
 
 #[tokio::test]
@@ -382,12 +400,13 @@ async fn reader_parts_are_only_read_under_the_budget_however_many_uploads_wait()
                     .filename(format!("r{i}.jsonl"))
                     .purpose(Purpose::Batch)
                     .part_size(part)
-                    .concurrency(4)
+                    .concurrency(budget)
                     .spawn()
             })
             .collect();
         server.wait_for_parts_in_flight(budget).await;
-        // Ten uploads want forty parts; only the two holding the budget were read into memory.
+        // Ten uploads want twenty parts at once; only the two holding the budget were read into
+        // memory.
         let read_while_held = read.load(std::sync::atomic::Ordering::SeqCst);
         drop(hold);
         let mut done = Vec::new();

@@ -509,10 +509,10 @@ async fn abort_through_the_handle_cancels_on_the_server() {
         .concurrency(2)
         .spawn();
     server.wait_for_parts_in_flight(2).await;
-    let err = handle.abort().await.unwrap_err();
+    let aborted = handle.abort().await.unwrap();
     drop(hold);
-    assert_eq!(err.kind(), ErrorKind::Cancelled);
-    let id = err.upload_id().unwrap();
+    assert_eq!(aborted.cleanup(), Some(&Cleanup::Cancelled), "{aborted:?}");
+    let id = aborted.upload_id().unwrap();
     assert_eq!(server.upload(id).unwrap().status, FakeStatus::Cancelled);
 }
 

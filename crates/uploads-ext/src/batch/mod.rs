@@ -19,6 +19,12 @@
 //! - A [`manifest`](BatchBuilder::manifest) makes the batch restartable: a rerun skips files
 //!   already uploaded and resumes those that were in flight.
 //!
+//! # Layout
+//! `builder -> input (validated in start) -> run -> {walk, manifest, progress, summary, handle}`:
+//! [`BatchBuilder`] only collects settings; [`BatchBuilder::start`] checks them into a
+//! `BatchInput` (purpose present, failure policy decided), lists the files (`walk`) and hands
+//! both to `run`, which starts each file's upload from the input (never from the builder).
+//!
 //! ```no_run
 //! # async fn run() -> uploads_ext::Result<()> {
 //! use uploads_ext::{Client, Purpose};
@@ -41,6 +47,7 @@
 
 mod builder;
 mod handle;
+mod input;
 pub mod manifest;
 mod progress;
 mod run;
@@ -86,33 +93,6 @@ impl Client {
                 follow_links: false,
             },
         )
-    }
-}
-
-impl BatchBuilder {
-    /// Only files matching this pattern (any of them, if given several times); directory
-    /// batches only. See [`crate::batch`] for how patterns match.
-    pub fn include(mut self, pattern: impl Into<String>) -> Self {
-        if let FileSet::Dir { include, .. } = &mut self.files {
-            include.push(pattern.into());
-        }
-        self
-    }
-
-    /// Leaves out files matching this pattern; directory batches only.
-    pub fn exclude(mut self, pattern: impl Into<String>) -> Self {
-        if let FileSet::Dir { exclude, .. } = &mut self.files {
-            exclude.push(pattern.into());
-        }
-        self
-    }
-
-    /// Whether a directory walk follows symbolic links (default false; loops are refused).
-    pub fn follow_links(mut self, follow: bool) -> Self {
-        if let FileSet::Dir { follow_links, .. } = &mut self.files {
-            *follow_links = follow;
-        }
-        self
     }
 }
 

@@ -1,16 +1,17 @@
-//! Runs a batch: starts each file's upload within `files_in_flight`, reports each outcome, and
-//! keeps the manifest.
+//! Runs a batch from its validated [`BatchInput`]: starts each file's upload within
+//! `files_in_flight`, reports each outcome, and keeps the manifest.
 
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
+use crate::client::Client;
 use crate::error::{Cleanup, Error, ErrorKind, Result};
 use crate::upload::FileIdentity;
 
-use super::builder::BatchBuilder;
 use super::handle::BatchHandle;
+use super::input::BatchInput;
 use super::manifest::Manifest;
 use super::progress::Aggregate;
 use super::summary::{FileOutcome, FileResult};
@@ -18,7 +19,8 @@ use super::walk::Found;
 
 /// What every file's task shares.
 struct Shared {
-    batch: BatchBuilder,
+    client: Client,
+    batch: BatchInput,
     manifest: Option<Manifest>,
     progress: Arc<Aggregate>,
     outcomes: mpsc::UnboundedSender<FileOutcome>,
@@ -38,7 +40,11 @@ impl Shared {
     }
 }
 
-pub(crate) async fn start(batch: BatchBuilder, found: Vec<Found>) -> Result<BatchHandle> {
+pub(crate) async fn start(
+    client: Client,
+    batch: BatchInput,
+    found: Vec<Found>,
+) -> Result<BatchHandle> {
     let manifest = match &batch.manifest {
         Some(path) => Some(Manifest::open(path)?),
         None => None,
@@ -48,6 +54,7 @@ pub(crate) async fn start(batch: BatchBuilder, found: Vec<Found>) -> Result<Batc
     let (tx, rx) = mpsc::unbounded_channel();
     let token = batch.cancel.clone();
     let shared = Arc::new(Shared {
+        client,
         batch,
         manifest,
         progress: progress.clone(),
@@ -120,28 +127,41 @@ async fn upload_one(shared: &Shared, index: usize, file: &Found) -> FileResult {
     let path = file.path.as_path();
     let identity = FileIdentity::of(path).ok();
     let journal = shared.manifest.as_ref().map(|m| m.journal_for(path));
-    let send = |builder: crate::upload::UploadFileBuilder| {
+    let client = &shared.client;
+    let on_progress = || {
         let progress = shared.progress.clone();
-        builder
+        move |p: &crate::upload::Progress| progress.file_progress(index, p)
+    };
+    let fresh = |journal: Option<&std::path::Path>| {
+        let mut b = batch
+            .file_upload(client, path)
             .cancellation_token(batch.cancel.child_token())
-            .on_progress(move |p| progress.file_progress(index, p))
-            .send()
+            .on_progress(on_progress());
+        if let Some(journal) = journal {
+            b = b.journal(journal);
+        }
+        b.send()
     };
     let result = match &journal {
         Some(journal) if journal.exists() => {
-            match send(batch.resumed_upload(journal)).await {
+            let resumed = batch
+                .resumed_upload(client, journal)
+                .cancellation_token(batch.cancel.child_token())
+                .on_progress(on_progress())
+                .send();
+            match resumed.await {
                 // Nothing left to resume: start over (the journal is replaced). Not after an
                 // abort, whose "cancelled" is the caller's and whose journal must stay.
                 Err(e) if !batch.cancel.is_cancelled() && fresh_start_helps(&e) => {
                     tracing::info!(path = %path.display(), "cannot resume ({e}): uploading afresh");
                     crate::upload::remove_journal(journal);
-                    send(batch.file_upload(path).journal(journal)).await
+                    fresh(Some(journal)).await
                 }
                 other => other,
             }
         }
-        Some(journal) => send(batch.file_upload(path).journal(journal)).await,
-        None => send(batch.file_upload(path)).await,
+        Some(journal) => fresh(Some(journal)).await,
+        None => fresh(None).await,
     };
     match result {
         Ok(done) => {

@@ -99,7 +99,8 @@ impl CreateUploadBuilder {
             .await
     }
 
-    fn validate(&self) -> Result<CreateUploadRequest> {
+    /// The one rule set of `POST /uploads` (also asked by `upload_file` before anything exists).
+    pub(crate) fn validate(&self) -> Result<CreateUploadRequest> {
         let filename = self
             .filename
             .clone()

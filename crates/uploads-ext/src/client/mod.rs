@@ -24,7 +24,6 @@ use crate::timeout::{without_progress_for, ProgressSignal};
 use crate::types::{Purpose, Upload, UploadPart};
 
 mod builders;
-pub(crate) use builders::check_upload_size;
 pub use builders::{
     AddPartBuilder, CancelUploadBuilder, CompleteUploadBuilder, CreateUploadBuilder,
 };

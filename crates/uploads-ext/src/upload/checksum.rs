@@ -11,36 +11,35 @@ use tokio::sync::watch;
 use crate::digest::Md5;
 use crate::error::{Error, ErrorKind, Result};
 
-use super::input::{SourceSpec, UploadInput};
-use super::source::file_changed;
+use super::input::{Md5Choice, UploadInput};
+use super::source::{file_changed, Md5Pass};
 
 /// How many parts the senders may run ahead of the md5 pass.
 const PACE_LEAD_PARTS: u64 = 2;
 
 /// A running md5 computation that stops when dropped (the upload ended early).
 pub(crate) struct Checksum {
-    task: Option<tokio::task::JoinHandle<Result<Vec<u8>>>>,
+    task: Option<tokio::task::JoinHandle<Result<[u8; 16]>>>,
     stop: Arc<AtomicBool>,
     pacer: Pacer,
 }
 
 impl Checksum {
-    /// Starts hashing the content, unless md5 is off or the source hashes itself (readers).
+    /// Starts hashing the content, unless no md5 is to be computed or the parts compute it
+    /// (readers).
     pub(crate) fn start(input: &UploadInput) -> Checksum {
         let stop = Arc::new(AtomicBool::new(false));
         let (hashed_tx, hashed_rx) = watch::channel(0u64);
         let mut pacer = Pacer::unpaced();
-        let task = match &input.source {
-            _ if !input.md5 => None,
-            SourceSpec::Reader => None,
-            SourceSpec::Bytes(bytes) => {
+        let task = match input.source.md5_pass() {
+            _ if input.md5 != Md5Choice::Compute => None,
+            Md5Pass::ByParts => None,
+            Md5Pass::Memory(bytes) => {
                 let bytes = bytes.clone();
-                Some(tokio::task::spawn_blocking(move || {
-                    Ok(Md5::digest(&bytes).to_vec())
-                }))
+                Some(tokio::task::spawn_blocking(move || Ok(Md5::digest(&bytes))))
             }
-            SourceSpec::File { path, identity } => {
-                let (path, size, stop) = (path.clone(), identity.size, stop.clone());
+            Md5Pass::File { path, size } => {
+                let (path, stop) = (path.to_owned(), stop.clone());
                 pacer = Pacer::new(hashed_rx, PACE_LEAD_PARTS * input.part_size);
                 Some(tokio::task::spawn_blocking(move || {
                     md5_of_file(&path, size, &stop, &hashed_tx)
@@ -56,7 +55,7 @@ impl Checksum {
     }
 
     /// The digest, or `None` when this checksum was not computed here.
-    pub(crate) async fn join(mut self) -> Result<Option<Vec<u8>>> {
+    pub(crate) async fn join(mut self) -> Result<Option<[u8; 16]>> {
         match self.task.take() {
             None => Ok(None),
             Some(task) => match task.await {
@@ -122,7 +121,7 @@ fn md5_of_file(
     size: u64,
     stop: &AtomicBool,
     hashed: &watch::Sender<u64>,
-) -> Result<Vec<u8>> {
+) -> Result<[u8; 16]> {
     use std::io::Read;
     let mut file = std::fs::File::open(path)
         .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
@@ -149,7 +148,7 @@ fn md5_of_file(
     if seen != size {
         return Err(file_changed(path));
     }
-    Ok(hasher.finalize().to_vec())
+    Ok(hasher.finalize())
 }
 
 #[cfg(test)]

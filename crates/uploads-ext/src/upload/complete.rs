@@ -27,17 +27,17 @@ pub(crate) async fn complete(
     request.md5 = md5;
     let options = crate::options::RequestOptions::default();
     let (result, lost_before) = ctx
-        .client
-        .complete_tracking(&ctx.upload_id, request, &options)
+        .client()
+        .complete_tracking(ctx.upload_id(), request, &options)
         .await;
     let upload = match result {
         Ok(upload) => upload,
         Err(err) => {
-            let err = err.with_upload_id(ctx.upload_id.clone());
+            let err = err.with_upload_id(ctx.upload_id());
             let maybe_done = lost_before || sent_before;
             if err.outcome_unknown() || maybe_done {
                 // No answer, or a later "not pending" after an answer we never saw.
-                return Err(unknown(&ctx.upload_id, err));
+                return Err(unknown(ctx.upload_id(), err));
             }
             // A definite refusal (md5 mismatch, bad part ids, ...): nothing happened.
             if let Some(file) = journal.as_mut() {
@@ -47,8 +47,8 @@ pub(crate) async fn complete(
             return Err(err);
         }
     };
-    let completed = CompletedUpload::from_answer(upload, ctx.input.total)?;
-    tracing::info!(upload_id = %ctx.upload_id, file_id = completed.file_id(), "upload completed");
+    let completed = CompletedUpload::from_answer(upload, ctx.input().total)?;
+    tracing::info!(upload_id = %ctx.upload_id(), file_id = completed.file_id(), "upload completed");
     Ok(completed)
 }
 

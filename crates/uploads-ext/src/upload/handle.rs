@@ -61,16 +61,67 @@ impl UploadHandle {
 
     /// Stops the upload: no new parts start, in-flight ones are dropped, and the failure policy
     /// applies (by default the Upload is cancelled on the server, within the builder's
-    /// `cancel_timeout`). Returns the upload's outcome, normally an [`ErrorKind::Cancelled`]
-    /// error whose [`Error::cleanup`] says whether the cancel succeeded.
-    pub async fn abort(self) -> Result<CompletedUpload> {
+    /// `cancel_timeout`). Returns what the abort did ([`Aborted`]): the cleanup of a stopped
+    /// upload, or the completed upload if it had finished first (nothing is then cancelled).
+    /// An upload that had already failed for another reason returns that error.
+    pub async fn abort(self) -> Result<Aborted> {
         self.token.cancel();
-        self.join().await
+        match self.join().await {
+            Ok(done) => Ok(Aborted::AlreadyCompleted(Box::new(done))),
+            Err(err) if err.kind() == ErrorKind::Cancelled => Ok(Aborted::Stopped {
+                upload_id: err.upload_id().map(str::to_owned),
+                cleanup: err.cleanup().cloned().unwrap_or(Cleanup::NotNeeded),
+            }),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The Upload's id, once it is known (created, or read from the journal of a resume).
+    pub fn upload_id(&self) -> Option<String> {
+        self.progress
+            .lock()
+            .expect("progress lock")
+            .upload_id
+            .clone()
     }
 
     /// The latest progress snapshot.
     pub fn progress(&self) -> Progress {
         self.progress.lock().expect("progress lock").clone()
+    }
+}
+
+/// What [`UploadHandle::abort`] did.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Aborted {
+    /// The upload was stopped before it completed.
+    #[non_exhaustive]
+    Stopped {
+        /// The Upload's id, if one was created.
+        upload_id: Option<String>,
+        /// What became of the server-side Upload (cancelled, kept for a resume, ...).
+        cleanup: Cleanup,
+    },
+    /// The upload had completed before the abort took effect: nothing was cancelled.
+    AlreadyCompleted(Box<CompletedUpload>),
+}
+
+impl Aborted {
+    /// The Upload's id, if one was created.
+    pub fn upload_id(&self) -> Option<&str> {
+        match self {
+            Aborted::Stopped { upload_id, .. } => upload_id.as_deref(),
+            Aborted::AlreadyCompleted(done) => Some(done.upload_id()),
+        }
+    }
+
+    /// What the cleanup did; `None` when the upload had completed.
+    pub fn cleanup(&self) -> Option<&Cleanup> {
+        match self {
+            Aborted::Stopped { cleanup, .. } => Some(cleanup),
+            Aborted::AlreadyCompleted(_) => None,
+        }
     }
 }
 

@@ -36,6 +36,36 @@
 //! not finish before that (less [`UploadFileBuilder::expiry_margin`]) is not started, and the
 //! upload fails early with [`ErrorKind::Expired`].
 //!
+//! # Layout
+//! Read top-down; each file imports only what stands below it, and nothing below the builder
+//! sees it:
+//!
+//! ```text
+//! builder -> input (validated, immutable) -> orchestrate -> {worker, checksum, complete, resume, handle}
+//!                                                         -> context -> {source, progress}
+//! ```
+//!
+//! - `builder`: [`UploadFileBuilder`] and [`ResumeUploadBuilder`]; `send` is
+//!   `let input = self.inner.build(&client)?; orchestrate(client, input)`.
+//! - `input`: the caller's settings as given and the validated `UploadInput` (every limit, and
+//!   the create request's rules, asked of [`crate::client::CreateUploadBuilder`] once).
+//! - `orchestrate`: creates or resumes the Upload, writes the journal, runs the parts and the
+//!   md5 pass, completes; owns the context and the cleanup (`handle::Finalizer`).
+//! - `worker` (the part loop), `checksum` (the md5 pass and its pacer), `complete` (told
+//!   honestly), `resume` (journal checks), `handle` ([`UploadHandle`], [`Aborted`], the one
+//!   cleanup path).
+//! - `context`: the shared state of a running upload, getters only.
+//! - `source`: the only place that tells a file, bytes and a reader apart; `progress`:
+//!   counters and [`Progress`]; `journal`: the resume journal and its lock; `completed`:
+//!   [`CompletedUpload`].
+//!
+//! # Concurrency
+//! One knob per upload, within one budget per client: [`UploadFileBuilder::concurrency`] may not
+//! exceed the client's
+//! [`max_parts_in_flight`](crate::ClientBuilder::max_parts_in_flight) (an explicit value above
+//! it fails with [`ErrorKind::InvalidInput`] before any request; the default is lowered to it).
+//! Nothing is capped silently.
+//!
 //! # Resume journal (format version 2, [`RESUME_JOURNAL_VERSION`])
 //! JSON lines. The first line is a snapshot of the whole journal (the object below), written
 //! atomically (temp file, fsync, rename) when the upload starts; each accepted part and each state
@@ -60,8 +90,8 @@
 //! Expiry is judged as `started_at + ttl_secs` against this machine's clock, so a server clock
 //! hours off never makes a valid upload look expired.
 //!
-//! A journal is used by one process at a time: an advisory lock on `<journal>.lock` (`flock` on
-//! Unix, an exclusive open on Windows; released by the OS when the process dies) refuses a second
+//! A journal is used by one process at a time: an advisory lock on `<journal>.lock` (`File::try_lock`:
+//! `flock` on Unix, `LockFileEx` on Windows; released by the OS when the process dies) refuses a second
 //! concurrent resume.
 
 mod builder;
@@ -72,6 +102,7 @@ mod context;
 mod handle;
 mod input;
 mod journal;
+mod orchestrate;
 mod progress;
 mod resume;
 mod source;
@@ -90,14 +121,15 @@ use crate::part::MAX_PART_BYTES;
 #[allow(unused_imports)] // named by the docs
 use tokio_util::sync::CancellationToken;
 
-pub use builder::UploadFileBuilder;
+pub use builder::{ResumeUploadBuilder, UploadFileBuilder};
 pub use completed::CompletedUpload;
-pub use handle::UploadHandle;
+pub use handle::{Aborted, UploadHandle};
 pub use journal::JOURNAL_VERSION as RESUME_JOURNAL_VERSION;
 pub use progress::Progress;
 
-use builder::BuilderSource;
+pub(crate) use input::check_concurrency;
 pub(crate) use journal::{remove as remove_journal, FileIdentity};
+use source::SourceRequest;
 
 /// Most parts one upload may have (keeps the `complete` request reasonable).
 pub const MAX_PARTS: u64 = 10_000;
@@ -142,6 +174,7 @@ pub const MD5_ENCODING: Md5Encoding = Md5Encoding::LowerHex;
 
 /// What happens to the server-side Upload when the upload fails or is aborted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum FailurePolicy {
     /// Cancel the Upload on the server (default): nothing is left pending.
     #[default]
@@ -153,12 +186,12 @@ pub enum FailurePolicy {
 impl Client {
     /// Uploads the file at `path` in parallel parts. Purpose is required; see [`UploadFileBuilder`].
     pub fn upload_file(&self, path: impl AsRef<Path>) -> UploadFileBuilder {
-        UploadFileBuilder::new(self.clone(), BuilderSource::File(path.as_ref().to_owned()))
+        UploadFileBuilder::new(self.clone(), SourceRequest::File(path.as_ref().to_owned()))
     }
 
     /// Uploads bytes held in memory (parts are zero-copy slices). Set a file name.
     pub fn upload_bytes(&self, bytes: impl Into<Bytes>) -> UploadFileBuilder {
-        UploadFileBuilder::new(self.clone(), BuilderSource::Bytes(bytes.into()))
+        UploadFileBuilder::new(self.clone(), SourceRequest::Bytes(bytes.into()))
     }
 
     /// Uploads exactly `len` bytes read from `reader`. Set a file name. Each in-flight part is
@@ -168,7 +201,7 @@ impl Client {
     where
         R: AsyncRead + Send + Unpin + 'static,
     {
-        UploadFileBuilder::new(self.clone(), BuilderSource::Reader(Box::new(reader), len))
+        UploadFileBuilder::new(self.clone(), SourceRequest::Reader(Box::new(reader), len))
     }
 
     /// Finishes an upload started with a [`journal`](UploadFileBuilder::journal), possibly by
@@ -177,16 +210,11 @@ impl Client {
     /// [`ErrorKind::Expired`] if the upload expired, [`ErrorKind::Cancelled`] if it was cancelled,
     /// [`ErrorKind::Journal`] if the journal is unusable or another process is resuming it (an
     /// advisory lock). Every refusal names the upload ([`Error::upload_id`](crate::Error::upload_id))
-    /// when the journal could be read. Purpose, names and part size come from
-    /// the journal; concurrency, progress and policy can be set. The failure policy defaults to
-    /// [`FailurePolicy::Keep`] here: a failed resume leaves the upload resumable.
-    pub fn resume_upload(&self, journal: impl AsRef<Path>) -> UploadFileBuilder {
-        let path = journal.as_ref().to_owned();
-        let mut builder = UploadFileBuilder::new(self.clone(), BuilderSource::Resume(path.clone()));
-        builder.journal = Some(path);
-        // The caller kept this upload on purpose: a failed resume keeps it too unless told.
-        builder.failure_policy = FailurePolicy::Keep;
-        builder
+    /// when the journal could be read. Purpose, names, part size and md5 come from the journal;
+    /// only how the upload runs can be set ([`ResumeUploadBuilder`]). The failure policy
+    /// defaults to [`FailurePolicy::Keep`] here: a failed resume leaves the upload resumable.
+    pub fn resume_upload(&self, journal: impl AsRef<Path>) -> ResumeUploadBuilder {
+        ResumeUploadBuilder::new(self.clone(), journal.as_ref().to_owned())
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::rt::Clock;
 
-use super::input::{SourceSpec, UploadInput};
+use super::input::UploadInput;
 use super::journal::{Journal, JournalState};
 
 /// Refuses a resume that cannot work; every refusal names the upload.
@@ -16,8 +16,8 @@ pub(crate) fn check_resumable(j: &Journal, input: &UploadInput, clock: &dyn Cloc
         )
         .with_upload_id(id));
     }
-    if let SourceSpec::File { path, identity } = &input.source {
-        if *identity != j.file {
+    if let Some((path, identity)) = input.source.file() {
+        if identity != j.file {
             return Err(Error::new(
                 ErrorKind::FileChanged,
                 format!(

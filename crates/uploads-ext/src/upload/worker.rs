@@ -30,7 +30,7 @@ pub(crate) async fn send_parts(
     journal: &mut Option<JournalFile>,
     pacer: Pacer,
 ) -> Result<()> {
-    let input = &ctx.input;
+    let input = ctx.input();
     let mut tracker = Tracker {
         done,
         secs_per_byte: None,
@@ -46,7 +46,7 @@ pub(crate) async fn send_parts(
             return Ok(());
         }
         // A reader cannot be re-read: its parts are only ever produced once, in order.
-        if round > 0 && matches!(source, PartSource::Reader(..)) {
+        if round > 0 && !source.rereadable() {
             return Err(tracker.deferred.remove(0).1);
         }
         run_round(ctx, source, &missing, &mut tracker, journal, pacer.clone()).await?;
@@ -57,7 +57,7 @@ pub(crate) async fn send_parts(
             return Err(tracker.deferred.remove(0).1);
         }
         round += 1;
-        tracing::info!(upload_id = %ctx.upload_id, parts = tracker.deferred.len(), round,
+        tracing::info!(upload_id = %ctx.upload_id(), parts = tracker.deferred.len(), round,
             "retrying parts whose retries ran out, now that the others are done");
         tracker.deferred.clear();
     }
@@ -72,7 +72,7 @@ async fn run_round(
     journal: &mut Option<JournalFile>,
     mut pacer: Pacer,
 ) -> Result<()> {
-    let input = &ctx.input;
+    let input = ctx.input();
     let watch = source.watch();
     let mut pending = indices.iter().copied().peekable();
     let mut in_flight = FuturesUnordered::new();
@@ -93,7 +93,7 @@ async fn run_round(
             // flight keep finishing (they hold permits too), and before the body is read, so a
             // reader's buffer only exists under a permit.
             let permit = meanwhile(
-                async { Ok(ctx.client.budget().part_permit().await) },
+                async { Ok(ctx.client().budget().part_permit().await) },
                 &mut in_flight,
                 |finished| tracker.record(ctx, &watch, finished, journal),
             )
@@ -101,10 +101,14 @@ async fn run_round(
             tracker.check_expiry(ctx, index)?;
             pending.next();
             // Reading a reader's part can take a while: keep finishing parts meanwhile.
-            let body = meanwhile(source.part(input, index), &mut in_flight, |finished| {
-                tracker.record(ctx, &watch, finished, journal)
-            })
-            .await?;
+            let body = meanwhile(
+                source.part(input.range(index)),
+                &mut in_flight,
+                |finished| tracker.record(ctx, &watch, finished, journal),
+            )
+            .await?
+            .file_name(input.filename.clone())
+            .content_type(input.mime_type.clone());
             in_flight.push(send_part(ctx, index, input.range(index), body, permit));
         }
         match in_flight.next().await {
@@ -146,19 +150,19 @@ struct Tracker<'a> {
 impl Tracker<'_> {
     /// Refuses to start a part that, at the observed rate, could not finish before expiry.
     fn check_expiry(&self, ctx: &UploadContext, index: usize) -> Result<()> {
-        let range = ctx.input.range(index);
+        let range = ctx.input().range(index);
         let estimate = self
             .secs_per_byte
             .map(|s| Duration::from_secs_f64(s * (range.end - range.start) as f64))
             .unwrap_or_default();
-        let margin = ctx.input.run.expiry_margin;
-        if Instant::now() + estimate + margin > ctx.expires {
+        let margin = ctx.input().run.expiry_margin;
+        if Instant::now() + estimate + margin > ctx.expires() {
             return Err(Error::new(
                 ErrorKind::Expired,
                 format!(
                     "the upload expires in {}; part {index} would need about {} (margin {}): \
                      not started",
-                    crate::timeout::human(ctx.expires.saturating_duration_since(Instant::now())),
+                    crate::timeout::human(ctx.expires().saturating_duration_since(Instant::now())),
                     crate::timeout::human(estimate),
                     crate::timeout::human(margin)
                 ),
@@ -203,12 +207,12 @@ impl Tracker<'_> {
         }
         // Counted only now: progress reports (also sent from in-flight parts' byte callbacks)
         // never show a part as completed before the journal holds it.
-        let completed = ctx.counters.part_done(range.end - range.start);
+        let completed = ctx.counters().part_done(range.end - range.start);
         self.secs_per_byte = Some(
-            self.started.elapsed().as_secs_f64() * ctx.input.run.concurrency as f64
+            self.started.elapsed().as_secs_f64() * ctx.input().run.concurrency as f64
                 / completed as f64,
         );
-        ctx.counters.report();
+        ctx.counters().report();
         Ok(())
     }
 }
@@ -222,20 +226,20 @@ async fn send_part(
 ) -> Finished {
     let part_sent = Arc::new(AtomicU64::new(0));
     let on_sent: SentCallback = {
-        let (counters, part_sent) = (ctx.counters.clone(), part_sent.clone());
+        let (counters, part_sent) = (ctx.counters().clone(), part_sent.clone());
         Arc::new(move |n| {
             part_sent.fetch_add(n, Ordering::Relaxed);
             counters.sent(n);
         })
     };
-    let rewind = || ctx.counters.rewind(part_sent.swap(0, Ordering::Relaxed));
+    let rewind = || ctx.counters().rewind(part_sent.swap(0, Ordering::Relaxed));
     let result = ctx
-        .client
+        .client()
         .add_part_with(
-            &ctx.upload_id,
+            ctx.upload_id(),
             &body,
-            &ctx.gate,
-            ctx.input.run.part_retries,
+            ctx.gate(),
+            ctx.input().run.part_retries,
             Some(on_sent),
             &|_: &Error| rewind(),
         )

@@ -1,7 +1,8 @@
-//! The advisory lock that keeps a journal to one process at a time: `flock` on `<journal>.lock`
-//! on Unix, an exclusive open on Windows; the OS releases it when the process dies.
+//! The advisory lock that keeps a journal to one process at a time: [`File::try_lock`] on
+//! `<journal>.lock` (`flock` on Unix, `LockFileEx` on Windows); the OS releases it when the
+//! process dies.
 
-use std::fs::File;
+use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -44,51 +45,22 @@ impl JournalLock {
     }
 }
 
-#[cfg(unix)]
+/// Opens (creating) the lock file and takes an exclusive lock on it without waiting
+/// (`File::try_lock`: `flock` on Unix, `LockFileEx` on Windows).
 fn open_locked(path: &Path) -> std::io::Result<File> {
-    use rustix::fs::{flock, FlockOperation};
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(path)?;
-    match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+    match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(std::io::Error::new(
+        Err(TryLockError::WouldBlock) => Err(std::io::Error::new(
             std::io::ErrorKind::WouldBlock,
-            std::io::Error::from(e),
+            "the lock is held by another process",
         )),
-        Err(e) => Err(e.into()),
+        Err(TryLockError::Error(e)) => Err(e),
     }
-}
-
-#[cfg(windows)]
-fn open_locked(path: &Path) -> std::io::Result<File> {
-    use std::os::windows::fs::OpenOptionsExt;
-    // No sharing: a second open fails until this handle is closed (or the process dies).
-    std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .share_mode(0)
-        .open(path)
-        .map_err(|e| {
-            // ERROR_SHARING_VIOLATION
-            if e.raw_os_error() == Some(32) {
-                std::io::Error::new(std::io::ErrorKind::WouldBlock, e)
-            } else {
-                e
-            }
-        })
-}
-
-#[cfg(not(any(unix, windows)))]
-fn open_locked(path: &Path) -> std::io::Result<File> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
 }
 
 pub(super) fn lock_path(journal: &Path) -> PathBuf {
