@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-TOOLS = REPO / "scripts" / "spec_tools.py"
+TOOLS = REPO / "scripts" / "spec_tools"
 DOWNSTREAM = Path(__file__).resolve().parent / "downstream" / "main.rs"
 
 ADDITIVE_OVERLAY = """\
