@@ -80,6 +80,9 @@ def _schema(name: str, old: Any, new: Any) -> list[Change]:
     change = _value_change(subject, "schema", rest(old), rest(new))
     if change:
         changes.append(change)
+    if not changes and old != new:
+        # e.g. `required` naming a field the schema does not have: no generated type changes.
+        changes.append(Change("docs", subject, "no field or type affected"))
     return changes
 
 
