@@ -135,3 +135,14 @@ def test_patch_budget_is_within_its_ceiling_and_fails_above_it(tmp_path: Path) -
                                   ["template_patches: 3 lines, ceiling 2"])
     proc = run("budget", "--openapi-dir", str(fake))
     assert proc.returncode == 1 and "template_patches: 3 lines, ceiling 2" in proc.stdout
+
+
+def test_manifest_takes_a_conditional_dependency_only_when_the_code_uses_it() -> None:
+    from spec_tools.generate import render_manifest
+
+    template = '[dependencies]\nserde = "1"\n#@uses serde_with: serde_with = "3"\n#@uses uuid::: uuid = "1"\n'
+    assert render_manifest(template, ["use serde::Serialize;"]) == '[dependencies]\nserde = "1"\n'
+    assert render_manifest(template, ["#[serde(with = \"::serde_with::rust::double_option\")]"]) == (
+        '[dependencies]\nserde = "1"\nserde_with = "3"\n')
+    real = (REPO / "openapi" / "generated-crate" / "Cargo.toml.in").read_text()
+    assert "serde_with = " not in render_manifest(real, [p.read_text() for p in (REPO / "generated" / "src").rglob("*.rs")])
