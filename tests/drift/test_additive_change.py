@@ -1,8 +1,9 @@
 """An additive upstream change must regenerate into a non-breaking release.
 
 A synthetic overlay adds what upstream adds in practice (a new optional response field, new enum
-values, a new optional request field); the crate is regenerated from it into a temporary copy of
-the workspace, and a downstream crate written against today's uploads-ext API
+values, a new optional request-body field, a new optional query parameter, a new optional multipart
+field, a new endpoint); the crate is regenerated from it into a temporary copy of the workspace,
+and uploads-ext and a downstream crate written against today's uploads-ext and generated APIs
 (tests/drift/downstream/main.rs) must still compile against it, unchanged. It also compiles against
 the crate as it is, so a failure here is the spec change's doing, not the fixture's.
 
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-TOOLS = REPO / "scripts" / "spec_tools.py"
+TOOLS = REPO / "scripts" / "spec_tools"
 DOWNSTREAM = Path(__file__).resolve().parent / "downstream" / "main.rs"
 
 ADDITIVE_OVERLAY = """\
@@ -48,6 +49,33 @@ actions:
       checksum_algorithm:
         type: string
         description: A new optional request field.
+  - target: $.paths['/uploads/{upload_id}/parts'].post.parameters
+    update:
+      - in: query
+        name: checksum
+        required: false
+        schema: {type: string}
+        description: A new optional query parameter.
+  - target: $.components.schemas.AddUploadPartRequest.properties
+    update:
+      part_label:
+        type: string
+        description: A new optional multipart field.
+  - target: $.paths
+    update:
+      /uploads/{upload_id}:
+        get:
+          operationId: retrieveUpload
+          summary: A new endpoint.
+          tags: [Uploads]
+          parameters:
+            - {in: path, name: upload_id, required: true, schema: {type: string}}
+          responses:
+            '200':
+              description: OK
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/Upload'}
 """
 
 CARGO_TOML = """\
@@ -65,6 +93,8 @@ path = "main.rs"
 
 [dependencies]
 uploads-ext = {{ path = "{ext}" }}
+openai-uploads-generated = {{ path = "{generated}" }}
+reqwest = {{ version = "0.13", default-features = false, features = ["multipart"] }}
 serde_json = "1"
 """
 
@@ -84,7 +114,8 @@ def cargo_check_downstream(workspace: Path, crate_dir: Path) -> subprocess.Compl
     shutil.copy(DOWNSTREAM, crate_dir / "main.rs")
     shutil.copy(workspace / "Cargo.lock", crate_dir / "Cargo.lock")
     ext = (workspace / "crates" / "uploads-ext").as_posix()
-    (crate_dir / "Cargo.toml").write_text(CARGO_TOML.format(ext=ext))
+    generated = (workspace / "generated").as_posix()
+    (crate_dir / "Cargo.toml").write_text(CARGO_TOML.format(ext=ext, generated=generated))
     env = {**os.environ, "CARGO_TARGET_DIR": str(REPO / "target"), "CARGO_TERM_COLOR": "never"}
     return subprocess.run(
         ["cargo", "check", "--quiet", "--manifest-path", str(crate_dir / "Cargo.toml")],
@@ -113,6 +144,12 @@ def test_the_synthetic_change_reaches_the_regenerated_crate(regenerated: Path) -
     assert "pub checksum_algorithm: Option<String>" in (models / "create_upload_request.rs").read_text()
     assert '"assistants_v2" => Self::AssistantsV2' in (models / "upload_purpose.rs").read_text()
     assert '"archived" => Self::Archived' in (models / "upload.rs").read_text()
+    api = (regenerated / "generated" / "src" / "apis" / "uploads_api.rs").read_text()
+    part_params = api[api.index("pub struct AddUploadPartParams"):api.index("impl AddUploadPartParams")]
+    assert "pub checksum: Option<String>" in part_params
+    assert "pub part_label: Option<String>" in part_params
+    assert "pub fn new(upload_id: String, data: reqwest::multipart::Part) -> Self" in api
+    assert "pub async fn retrieve_upload(" in api
     # The crate as committed has none of it: the check below compiles against something new.
     assert "region" not in (REPO / "generated" / "src" / "models" / "upload.rs").read_text()
 
@@ -125,3 +162,15 @@ def test_downstream_code_compiles_against_todays_crate(tmp_path: Path) -> None:
 def test_downstream_code_compiles_after_an_additive_spec_change(regenerated: Path, tmp_path: Path) -> None:
     proc = cargo_check_downstream(regenerated, tmp_path / "downstream")
     assert proc.returncode == 0, proc.stderr[-4000:]
+
+
+def test_the_additive_change_is_classified_additive(regenerated: Path) -> None:
+    sys.path.insert(0, str(REPO / "scripts"))
+    from spec_tools.semver import classify, overall
+    from spec_tools.yamlio import load_yaml
+
+    before = load_yaml(str(REPO / "generated" / "openapi.yaml"))
+    after = load_yaml(str(regenerated / "generated" / "openapi.yaml"))
+    changes = classify(before, after)
+    assert overall(changes) == "additive", "\n".join(map(str, changes))
+    assert "additive: operation retrieveUpload: added (GET /uploads/{upload_id})" in map(str, changes)

@@ -13,6 +13,85 @@ use crate::{apis::ResponseContent, models};
 use reqwest;
 use serde::{de::Error as _, Deserialize, Serialize};
 
+/// struct for passing parameters to the method [`add_upload_part`]
+///
+/// openai-uploads patch: `#[non_exhaustive]`, built with `new(required...)`, so a new optional
+/// parameter upstream is a new field, not a breaking change. (No Clone: a multipart Part is not Clone.)
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct AddUploadPartParams {
+    /// The ID of the Upload.
+    pub upload_id: String,
+    /// The chunk of bytes for this Part.
+    pub data: reqwest::multipart::Part,
+}
+
+impl AddUploadPartParams {
+    /// openai-uploads patch: the required parameters; every optional one starts unset.
+    pub fn new(upload_id: String, data: reqwest::multipart::Part) -> Self {
+        Self { upload_id, data }
+    }
+}
+
+/// struct for passing parameters to the method [`cancel_upload`]
+///
+/// openai-uploads patch: `#[non_exhaustive]`, built with `new(required...)`, so a new optional
+/// parameter upstream is a new field, not a breaking change. (No Clone: a multipart Part is not Clone.)
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct CancelUploadParams {
+    /// The ID of the Upload.
+    pub upload_id: String,
+}
+
+impl CancelUploadParams {
+    /// openai-uploads patch: the required parameters; every optional one starts unset.
+    pub fn new(upload_id: String) -> Self {
+        Self { upload_id }
+    }
+}
+
+/// struct for passing parameters to the method [`complete_upload`]
+///
+/// openai-uploads patch: `#[non_exhaustive]`, built with `new(required...)`, so a new optional
+/// parameter upstream is a new field, not a breaking change. (No Clone: a multipart Part is not Clone.)
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct CompleteUploadParams {
+    /// The ID of the Upload.
+    pub upload_id: String,
+    pub complete_upload_request: models::CompleteUploadRequest,
+}
+
+impl CompleteUploadParams {
+    /// openai-uploads patch: the required parameters; every optional one starts unset.
+    pub fn new(upload_id: String, complete_upload_request: models::CompleteUploadRequest) -> Self {
+        Self {
+            upload_id,
+            complete_upload_request,
+        }
+    }
+}
+
+/// struct for passing parameters to the method [`create_upload`]
+///
+/// openai-uploads patch: `#[non_exhaustive]`, built with `new(required...)`, so a new optional
+/// parameter upstream is a new field, not a breaking change. (No Clone: a multipart Part is not Clone.)
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct CreateUploadParams {
+    pub create_upload_request: models::CreateUploadRequest,
+}
+
+impl CreateUploadParams {
+    /// openai-uploads patch: the required parameters; every optional one starts unset.
+    pub fn new(create_upload_request: models::CreateUploadRequest) -> Self {
+        Self {
+            create_upload_request,
+        }
+    }
+}
+
 /// struct for typed errors of method [`add_upload_part`]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -43,17 +122,12 @@ pub enum CreateUploadError {
 
 pub async fn add_upload_part(
     configuration: &configuration::Configuration,
-    upload_id: &str,
-    data: reqwest::multipart::Part,
+    params: AddUploadPartParams,
 ) -> Result<models::UploadPart, Error<AddUploadPartError>> {
-    // add a prefix to parameters to efficiently prevent name collisions
-    let p_path_upload_id = upload_id;
-    let p_form_data = data;
-
     let uri_str = format!(
         "{}/uploads/{upload_id}/parts",
         configuration.base_path,
-        upload_id = crate::apis::urlencode(p_path_upload_id)
+        upload_id = crate::apis::urlencode(params.upload_id)
     );
     let mut req_builder = configuration
         .client
@@ -72,7 +146,7 @@ pub async fn add_upload_part(
     let mut multipart_form = reqwest::multipart::Form::new();
     // openai-uploads patch: the caller builds the part (bytes or a stream of known length, file name,
     // content type), so a byte range of a large file can be sent without temp files.
-    multipart_form = multipart_form.part("data", p_form_data);
+    multipart_form = multipart_form.part("data", params.data);
     req_builder = req_builder.multipart(multipart_form);
 
     let req = req_builder.build()?;
@@ -127,15 +201,12 @@ pub async fn add_upload_part(
 
 pub async fn cancel_upload(
     configuration: &configuration::Configuration,
-    upload_id: &str,
+    params: CancelUploadParams,
 ) -> Result<models::Upload, Error<CancelUploadError>> {
-    // add a prefix to parameters to efficiently prevent name collisions
-    let p_path_upload_id = upload_id;
-
     let uri_str = format!(
         "{}/uploads/{upload_id}/cancel",
         configuration.base_path,
-        upload_id = crate::apis::urlencode(p_path_upload_id)
+        upload_id = crate::apis::urlencode(params.upload_id)
     );
     let mut req_builder = configuration
         .client
@@ -204,17 +275,12 @@ pub async fn cancel_upload(
 
 pub async fn complete_upload(
     configuration: &configuration::Configuration,
-    upload_id: &str,
-    complete_upload_request: models::CompleteUploadRequest,
+    params: CompleteUploadParams,
 ) -> Result<models::Upload, Error<CompleteUploadError>> {
-    // add a prefix to parameters to efficiently prevent name collisions
-    let p_path_upload_id = upload_id;
-    let p_body_complete_upload_request = complete_upload_request;
-
     let uri_str = format!(
         "{}/uploads/{upload_id}/complete",
         configuration.base_path,
-        upload_id = crate::apis::urlencode(p_path_upload_id)
+        upload_id = crate::apis::urlencode(params.upload_id)
     );
     let mut req_builder = configuration
         .client
@@ -230,7 +296,7 @@ pub async fn complete_upload(
     if let Some(ref token) = configuration.bearer_access_token {
         req_builder = req_builder.bearer_auth(token.to_owned());
     };
-    req_builder = req_builder.json(&p_body_complete_upload_request);
+    req_builder = req_builder.json(&params.complete_upload_request);
 
     let req = req_builder.build()?;
     let resp = configuration.client.execute(req).await?;
@@ -284,11 +350,8 @@ pub async fn complete_upload(
 
 pub async fn create_upload(
     configuration: &configuration::Configuration,
-    create_upload_request: models::CreateUploadRequest,
+    params: CreateUploadParams,
 ) -> Result<models::Upload, Error<CreateUploadError>> {
-    // add a prefix to parameters to efficiently prevent name collisions
-    let p_body_create_upload_request = create_upload_request;
-
     let uri_str = format!("{}/uploads", configuration.base_path);
     let mut req_builder = configuration
         .client
@@ -304,7 +367,7 @@ pub async fn create_upload(
     if let Some(ref token) = configuration.bearer_access_token {
         req_builder = req_builder.bearer_auth(token.to_owned());
     };
-    req_builder = req_builder.json(&p_body_create_upload_request);
+    req_builder = req_builder.json(&params.create_upload_request);
 
     let req = req_builder.build()?;
     let resp = configuration.client.execute(req).await?;

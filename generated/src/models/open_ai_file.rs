@@ -81,6 +81,15 @@ pub enum Object {
 }
 
 impl Object {
+    /// openai-uploads patch: every value the spec lists, in spec order (never `Unrecognized`), so
+    /// callers (the CLI's checks, docs) follow the spec instead of keeping a copy.
+    pub const KNOWN: &'static [Self] = &[Self::File];
+
+    /// Whether the value is one the spec lists (not `Unrecognized`).
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Self::Unrecognized(_))
+    }
+
     /// The value as sent on the wire.
     pub fn as_str(&self) -> &str {
         match self {
@@ -102,6 +111,15 @@ impl From<String> for Object {
 impl From<&str> for Object {
     fn from(value: &str) -> Self {
         Self::from(value.to_owned())
+    }
+}
+
+/// openai-uploads patch: parsing never fails; a value the spec does not list is `Unrecognized`.
+impl std::str::FromStr for Object {
+    type Err = std::convert::Infallible;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(Self::from(value))
     }
 }
 
@@ -150,6 +168,25 @@ pub enum Purpose {
 }
 
 impl Purpose {
+    /// openai-uploads patch: every value the spec lists, in spec order (never `Unrecognized`), so
+    /// callers (the CLI's checks, docs) follow the spec instead of keeping a copy.
+    pub const KNOWN: &'static [Self] = &[
+        Self::Assistants,
+        Self::AssistantsOutput,
+        Self::Batch,
+        Self::BatchOutput,
+        Self::FineTune,
+        Self::FineTuneResults,
+        Self::Vision,
+        Self::UserData,
+        Self::Evals,
+    ];
+
+    /// Whether the value is one the spec lists (not `Unrecognized`).
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Self::Unrecognized(_))
+    }
+
     /// The value as sent on the wire.
     pub fn as_str(&self) -> &str {
         match self {
@@ -187,6 +224,15 @@ impl From<String> for Purpose {
 impl From<&str> for Purpose {
     fn from(value: &str) -> Self {
         Self::from(value.to_owned())
+    }
+}
+
+/// openai-uploads patch: parsing never fails; a value the spec does not list is `Unrecognized`.
+impl std::str::FromStr for Purpose {
+    type Err = std::convert::Infallible;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(Self::from(value))
     }
 }
 
@@ -229,6 +275,15 @@ pub enum Status {
 }
 
 impl Status {
+    /// openai-uploads patch: every value the spec lists, in spec order (never `Unrecognized`), so
+    /// callers (the CLI's checks, docs) follow the spec instead of keeping a copy.
+    pub const KNOWN: &'static [Self] = &[Self::Uploaded, Self::Processed, Self::Error];
+
+    /// Whether the value is one the spec lists (not `Unrecognized`).
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Self::Unrecognized(_))
+    }
+
     /// The value as sent on the wire.
     pub fn as_str(&self) -> &str {
         match self {
@@ -254,6 +309,15 @@ impl From<String> for Status {
 impl From<&str> for Status {
     fn from(value: &str) -> Self {
         Self::from(value.to_owned())
+    }
+}
+
+/// openai-uploads patch: parsing never fails; a value the spec does not list is `Unrecognized`.
+impl std::str::FromStr for Status {
+    type Err = std::convert::Infallible;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(Self::from(value))
     }
 }
 

@@ -54,6 +54,15 @@ pub enum Object {
 }
 
 impl Object {
+    /// openai-uploads patch: every value the spec lists, in spec order (never `Unrecognized`), so
+    /// callers (the CLI's checks, docs) follow the spec instead of keeping a copy.
+    pub const KNOWN: &'static [Self] = &[Self::UploadPart];
+
+    /// Whether the value is one the spec lists (not `Unrecognized`).
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Self::Unrecognized(_))
+    }
+
     /// The value as sent on the wire.
     pub fn as_str(&self) -> &str {
         match self {
@@ -75,6 +84,15 @@ impl From<String> for Object {
 impl From<&str> for Object {
     fn from(value: &str) -> Self {
         Self::from(value.to_owned())
+    }
+}
+
+/// openai-uploads patch: parsing never fails; a value the spec does not list is `Unrecognized`.
+impl std::str::FromStr for Object {
+    type Err = std::convert::Infallible;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(Self::from(value))
     }
 }
 

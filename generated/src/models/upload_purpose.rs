@@ -32,6 +32,22 @@ pub enum UploadPurpose {
 }
 
 impl UploadPurpose {
+    /// openai-uploads patch: every value the spec lists, in spec order (never `Unrecognized`), so
+    /// callers (the CLI's checks, docs) follow the spec instead of keeping a copy.
+    pub const KNOWN: &'static [Self] = &[
+        Self::Assistants,
+        Self::Batch,
+        Self::FineTune,
+        Self::Vision,
+        Self::UserData,
+        Self::Evals,
+    ];
+
+    /// Whether the value is one the spec lists (not `Unrecognized`).
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Self::Unrecognized(_))
+    }
+
     /// The value as sent on the wire.
     pub fn as_str(&self) -> &str {
         match self {
@@ -63,6 +79,15 @@ impl From<String> for UploadPurpose {
 impl From<&str> for UploadPurpose {
     fn from(value: &str) -> Self {
         Self::from(value.to_owned())
+    }
+}
+
+/// openai-uploads patch: parsing never fails; a value the spec does not list is `Unrecognized`.
+impl std::str::FromStr for UploadPurpose {
+    type Err = std::convert::Infallible;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(Self::from(value))
     }
 }
 

@@ -1,6 +1,7 @@
 //! A downstream user's code, written against today's uploads-ext API. tests/drift/
 //! test_additive_change.py compiles it against a crate regenerated from a spec with additive
-//! changes (new optional fields, new enum values): it must keep compiling, unchanged.
+//! changes (new optional fields, parameters and endpoints, new enum values): it must keep
+//! compiling, unchanged. It also calls the generated crate directly, as an escape hatch would.
 #![allow(dead_code, clippy::all)]
 
 use std::time::Duration;
@@ -85,6 +86,27 @@ async fn run(client: &Client) -> Result<String, Error> {
     Ok(describe(&done))
 }
 
+/// The generated API: one parameters struct per operation, built from the required parameters.
+async fn generated_calls(config: &openai_uploads_generated::apis::configuration::Configuration) {
+    use openai_uploads_generated::apis::uploads_api;
+    use openai_uploads_generated::models;
+    let part = reqwest::multipart::Part::bytes(b"hello".to_vec());
+    let _ = uploads_api::add_upload_part(
+        config,
+        uploads_api::AddUploadPartParams::new("upload_1".into(), part),
+    )
+    .await;
+    let mut cancel = uploads_api::CancelUploadParams::new("upload_1".into());
+    cancel.upload_id.push('x');
+    let _ = uploads_api::cancel_upload(config, cancel).await;
+    let purposes: Vec<&str> = models::UploadPurpose::KNOWN
+        .iter()
+        .map(|p| p.as_str())
+        .collect();
+    let parsed: models::UploadPurpose = "fine-tune".parse().unwrap_or_else(|e| match e {});
+    assert!(parsed.is_known() && purposes.contains(&parsed.as_str()));
+}
+
 fn main() {
     let decoded: Upload = serde_json::from_str(
         r#"{"id":"u","object":"upload","bytes":1,"created_at":1,"filename":"f",
@@ -99,4 +121,5 @@ fn main() {
         .build()
         .expect("client");
     let _ = run(&client);
+    let _ = generated_calls(&Default::default());
 }

@@ -91,9 +91,12 @@ impl CreateUploadBuilder {
             .execute(call, || {
                 let request = request.clone();
                 async move {
-                    uploads_api::create_upload(config, request)
-                        .await
-                        .map_err(Error::from_generated)
+                    uploads_api::create_upload(
+                        config,
+                        uploads_api::CreateUploadParams::new(request),
+                    )
+                    .await
+                    .map_err(Error::from_generated)
                 }
             })
             .await
@@ -255,9 +258,12 @@ impl CancelUploadBuilder {
         let call = Call::plain("cancel_upload", Some(id), &prepared, &gate, &progress);
         self.client
             .execute(call, || async move {
-                uploads_api::cancel_upload(config, id)
-                    .await
-                    .map_err(Error::from_generated)
+                uploads_api::cancel_upload(
+                    config,
+                    uploads_api::CancelUploadParams::new(id.to_owned()),
+                )
+                .await
+                .map_err(Error::from_generated)
             })
             .await
     }

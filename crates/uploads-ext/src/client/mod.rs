@@ -314,9 +314,12 @@ impl Client {
         };
         self.execute(run, || async {
             let part = body.to_multipart(Some(on_sent.clone())).await?;
-            uploads_api::add_upload_part(config, upload_id, part)
-                .await
-                .map_err(Error::from_generated)
+            uploads_api::add_upload_part(
+                config,
+                uploads_api::AddUploadPartParams::new(upload_id.to_owned(), part),
+            )
+            .await
+            .map_err(Error::from_generated)
         })
         .await
     }
@@ -355,9 +358,12 @@ impl Client {
             .execute(call, || {
                 let request = request.clone();
                 async move {
-                    uploads_api::complete_upload(config, upload_id, request)
-                        .await
-                        .map_err(Error::from_generated)
+                    uploads_api::complete_upload(
+                        config,
+                        uploads_api::CompleteUploadParams::new(upload_id.to_owned(), request),
+                    )
+                    .await
+                    .map_err(Error::from_generated)
                 }
             })
             .await;
