@@ -3,9 +3,9 @@
 
 use uploads_ext::{Client, ClientBuilder};
 
+use crate::args::ClientArgs;
 use crate::failure::Failure;
 use crate::outcome::{self, Context};
-use crate::ClientArgs;
 
 /// A client from `OPENAI_*` and the flags. A missing key is invalid input, explained in terms of
 /// this command rather than of the SDK.

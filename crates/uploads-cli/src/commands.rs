@@ -7,14 +7,16 @@ use std::time::{Duration, Instant};
 
 use uploads_ext::{CompletedUpload, FailurePolicy, Purpose, Upload};
 
+use crate::args::{CancelArgs, ResumeArgs, UploadArgs};
 use crate::client::client;
 use crate::duration::human_duration;
 use crate::failure::Failure;
+use crate::interrupt::Interrupt;
 use crate::outcome::{self, CommandKind, Context};
+use crate::output::{print_stdout, to_json};
 use crate::progress::Tracker;
-use crate::signals::{Interrupt, SDK_CANCEL_TIMEOUT};
+use crate::signal::SDK_CANCEL_TIMEOUT;
 use crate::size::human_bytes;
-use crate::{print_stdout, to_json, CancelArgs, ResumeArgs, UploadArgs};
 
 /// The journal written next to FILE when `--keep-on-failure` is given without `--journal`.
 pub fn default_journal(file: &Path) -> PathBuf {
@@ -156,7 +158,7 @@ fn policy(keep: bool) -> FailurePolicy {
     }
 }
 
-/// Runs an upload or resume to its end: the SDK's answer, or [`crate::signals::CLEANUP_GRACE`]
+/// Runs an upload or resume to its end: the SDK's answer, or [`crate::signal::CLEANUP_GRACE`]
 /// after a signal, whichever comes first; then prints the result or builds the failure.
 async fn run_to_end(
     send: impl Future<Output = uploads_ext::Result<CompletedUpload>>,

@@ -16,12 +16,13 @@ use uploads_ext::upload::{auto_part_size, DEFAULT_CONCURRENCY};
 use uploads_ext::{Client, Purpose, MAX_UPLOAD_BYTES};
 use uploads_fake::{FakeConfig, FakeServer, Faults, RetryHint};
 
+use crate::args::DemoArgs;
 use crate::failure::Failure;
+use crate::interrupt::Interrupt;
 use crate::outcome::{self, Context};
+use crate::output::{print_stdout, to_json};
 use crate::progress::Tracker;
-use crate::signals::Interrupt;
 use crate::size::{human_bytes, MIB};
-use crate::{print_stdout, to_json, DemoArgs};
 
 /// Seed of the fault decisions with `--faults`, so that runs are comparable.
 pub const FAULT_SEED: u64 = 7;

@@ -13,7 +13,7 @@ use uploads_ext::{Error, ErrorKind};
 use crate::describe::describe;
 use crate::duration::human_duration;
 use crate::failure::{Cleanup, Failure, EXIT_FAILURE, EXIT_INVALID_INPUT, EXIT_OUTCOME_UNKNOWN};
-use crate::signals::{Signal, CLEANUP_GRACE};
+use crate::signal::{Signal, CLEANUP_GRACE};
 
 /// Which command failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
