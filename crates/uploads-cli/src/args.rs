@@ -104,9 +104,10 @@ pub struct UploadArgs {
     /// Write a resume journal here after each part (removed when the upload completes).
     #[arg(long, value_name = "PATH")]
     pub journal: Option<PathBuf>,
-    /// Make the created File expire this many seconds after its creation (3600 to 2592000).
-    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(3600..=2_592_000))]
-    pub expires_after: Option<u64>,
+    /// Make the created File expire this long after its creation, 1 hour to 30 days: seconds
+    /// (3600 to 2592000) or a duration with units (`2h`, `7d`).
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse_expires_after)]
+    pub expires_after: Option<Duration>,
     /// Print only the final Upload object as JSON on stdout (on failure: one error object).
     #[arg(long)]
     pub json: bool,
@@ -125,10 +126,11 @@ pub struct ClientArgs {
     /// `https://api.openai.com/v1`).
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
-    /// Give up on a request attempt after this many seconds without progress (connecting,
-    /// between writes of the body, waiting for the answer); a slow upload whose bytes keep
-    /// moving is never cut off (decimals allowed; default 600).
-    #[arg(long, value_name = "SECONDS", value_parser = duration::parse_seconds)]
+    /// Give up on a request attempt after this long without progress (connecting, between
+    /// writes of the body, waiting for the answer); a slow upload whose bytes keep moving is
+    /// never cut off. Seconds (`30`, `2.5`) or a duration with units (`10m`, `1h 30m`);
+    /// default 10m.
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse_duration)]
     pub timeout: Option<Duration>,
     /// Retries of a failed request before giving up on it (default 2, and 5 for each part;
     /// 0 disables retrying).

@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use uploads_ext::{BatchBuilder, BatchProgress, FailurePolicy, FileOutcome, FileResult, Purpose};
 
@@ -16,7 +16,6 @@ use crate::outcome::{self, CommandKind, Context};
 use crate::output::print_stdout;
 use crate::progress::Tracker;
 use crate::signal::SDK_CANCEL_TIMEOUT;
-use crate::size::human_bytes;
 
 /// Whether `upload` was given several files, a directory, or batch flags.
 pub fn is_batch(args: &UploadArgs) -> bool {
@@ -187,8 +186,8 @@ fn builder(args: &UploadArgs) -> Result<BatchBuilder, Failure> {
     if let Some(r) = args.client.max_retries {
         batch = batch.part_retries(r);
     }
-    if let Some(seconds) = args.expires_after {
-        batch = batch.expires_after(Duration::from_secs(seconds));
+    if let Some(after) = args.expires_after {
+        batch = batch.expires_after(after);
     }
     Ok(batch)
 }
@@ -223,7 +222,7 @@ fn human_line(file: &FileOutcome, report: Option<&Failure>) -> String {
             "uploaded  {path} -> {} ({}, {})",
             done.file_id(),
             done.upload_id(),
-            human_bytes(file.bytes)
+            HumanBytes(file.bytes)
         ),
         (FileResult::AlreadyUploaded { file_id, .. }, _) => {
             format!("skipped   {path} -> {file_id} (uploaded by an earlier run)")

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use indicatif::HumanBytes;
 use uploads_ext::{CompletedUpload, FailurePolicy, Purpose, Upload};
 
 use crate::args::{CancelArgs, ResumeArgs, UploadArgs};
@@ -16,7 +17,6 @@ use crate::outcome::{self, CommandKind, Context};
 use crate::output::{print_stdout, to_json};
 use crate::progress::Tracker;
 use crate::signal::SDK_CANCEL_TIMEOUT;
-use crate::size::human_bytes;
 
 /// The journal written next to FILE when `--keep-on-failure` is given without `--journal`.
 pub fn default_journal(file: &Path) -> PathBuf {
@@ -74,8 +74,8 @@ pub async fn upload(args: UploadArgs) -> Result<(), Failure> {
     if let Some(concurrency) = args.concurrency {
         builder = builder.concurrency(concurrency);
     }
-    if let Some(seconds) = args.expires_after {
-        builder = builder.expires_after(Duration::from_secs(seconds));
+    if let Some(after) = args.expires_after {
+        builder = builder.expires_after(after);
     }
     if let Some(journal) = &journal {
         builder = builder.journal(journal);
@@ -282,17 +282,17 @@ fn print_upload(
     let _ = writeln!(
         out,
         "bytes:     {bytes} ({}) in {} part{}",
-        human_bytes(bytes),
+        HumanBytes(bytes),
         progress.parts_total,
         if progress.parts_total == 1 { "" } else { "s" }
     );
     let _ = writeln!(out, "status:    {}", upload.status);
-    let secs = elapsed.as_secs_f64();
+    let per_second = bytes as f64 / elapsed.as_secs_f64().max(1e-9);
     let _ = writeln!(
         out,
-        "elapsed:   {} ({:.1} MiB/s)",
+        "elapsed:   {} ({}/s)",
         human_duration(elapsed),
-        bytes as f64 / crate::size::MIB as f64 / secs.max(1e-9)
+        HumanBytes(per_second as u64)
     );
     print_stdout(&out)
 }

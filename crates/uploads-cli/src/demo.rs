@@ -10,6 +10,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use indicatif::HumanBytes;
 use sha2::{Digest, Sha256};
 use uploads_ext::retry::RetryPolicy;
 use uploads_ext::upload::{auto_part_size, DEFAULT_CONCURRENCY};
@@ -22,7 +23,7 @@ use crate::interrupt::Interrupt;
 use crate::outcome::{self, Context};
 use crate::output::{print_stdout, to_json};
 use crate::progress::Tracker;
-use crate::size::{human_bytes, MIB};
+use crate::size::MIB;
 
 /// Seed of the fault decisions with `--faults`, so that runs are comparable.
 pub const FAULT_SEED: u64 = 7;
@@ -106,7 +107,7 @@ async fn run(server: &FakeServer, args: &DemoArgs) -> Result<(), Failure> {
     if !args.json {
         print_stdout(&format!(
             "demo: uploading {} of pseudo-random bytes to an embedded fake Uploads API at {}\n",
-            human_bytes(size),
+            HumanBytes(size),
             server.base_url()
         ))?;
     }
@@ -215,9 +216,9 @@ fn human_report(r: &Report, faults: bool) -> String {
         out,
         "size:      {} bytes ({}) in {} parts of up to {}, {} at a time",
         r.bytes,
-        human_bytes(r.bytes),
+        HumanBytes(r.bytes),
         r.parts,
-        human_bytes(r.part_size),
+        HumanBytes(r.part_size),
         r.concurrency
     );
     let _ = writeln!(

@@ -38,33 +38,12 @@ fn closest(purpose: &str) -> Option<&'static str> {
             .collect::<String>()
     };
     let wanted = squash(purpose);
-    if let Some(same) = KNOWN.iter().find(|k| squash(k) == wanted) {
-        return Some(same);
-    }
     KNOWN
         .iter()
-        .map(|k| (edit_distance(&squash(k), &wanted), *k))
+        .map(|k| (strsim::levenshtein(&squash(k), &wanted), *k))
         .filter(|(d, _)| *d <= 2)
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)
-}
-
-/// Levenshtein distance.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let next = (diagonal + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(row[j + 1] + 1);
-            diagonal = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]

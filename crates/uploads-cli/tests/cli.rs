@@ -35,7 +35,7 @@ fn upload_json_prints_the_completed_upload_and_the_server_has_identical_bytes() 
     let id = upload["id"].as_str().unwrap();
     assert_eq!(
         out.stderr,
-        format!("upload {id} started: 300.0 KiB in 5 parts\n"),
+        format!("upload {id} started: 300.01 KiB in 5 parts\n"),
         "{out:#?}"
     );
 
@@ -97,6 +97,11 @@ fn upload_without_json_prints_a_short_summary() {
     assert!(amount.parse::<f64>().is_ok(), "{elapsed}");
     assert!(
         unit.starts_with("ms (") || unit.starts_with("s ("),
+        "{elapsed}"
+    );
+    // The rate in binary units, as indicatif writes them ("12.34 MiB/s").
+    assert!(
+        elapsed.ends_with("iB/s)") || elapsed.ends_with(" B/s)"),
         "{elapsed}"
     );
     assert!(serde_json::from_str::<Value>(&out.stdout).is_err());
@@ -475,7 +480,11 @@ fn help_documents_exit_codes_signals_and_the_json_error() {
         }
     }
     let out = run(Command::new(BIN).args(["upload", "--help"]));
-    for flag in ["--timeout <SECONDS>", "--max-retries <N>"] {
+    for flag in [
+        "--timeout <DURATION>",
+        "--expires-after <DURATION>",
+        "--max-retries <N>",
+    ] {
         assert!(out.stdout.contains(flag), "{out:#?}");
     }
 }
