@@ -68,9 +68,14 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct UploadArgs {
     /// The file to upload; or several files, or one directory (uploaded recursively, see
-    /// --include/--exclude), each file as its own upload through one shared budget.
+    /// --include/--exclude), each file as its own upload through one shared budget; or `-` for
+    /// stdin (with --size and --filename; a file named `-` is `./-`).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// With `-`: the exact number of bytes stdin holds (same units as --part-size). A stream
+    /// that ends sooner or holds more fails before the upload is completed.
+    #[arg(long, value_name = "SIZE", value_parser = size::parse_size)]
+    pub size: Option<u64>,
     /// What the file is for: assistants, batch, fine-tune, vision, user_data, evals (a typo is
     /// refused before any request, with a suggestion).
     #[arg(long)]
@@ -126,6 +131,14 @@ pub struct ClientArgs {
     /// `https://api.openai.com/v1`).
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
+    /// The organization the requests count against, sent as `OpenAI-Organization` (default:
+    /// OPENAI_ORG_ID).
+    #[arg(long, value_name = "ORG_ID")]
+    pub org: Option<String>,
+    /// The project the requests count against, sent as `OpenAI-Project` (default:
+    /// OPENAI_PROJECT_ID).
+    #[arg(long, value_name = "PROJECT_ID")]
+    pub project: Option<String>,
     /// Give up on a request attempt after this long without progress (connecting, between
     /// writes of the body, waiting for the answer); a slow upload whose bytes keep moving is
     /// never cut off. Seconds (`30`, `2.5`) or a duration with units (`10m`, `1h 30m`);

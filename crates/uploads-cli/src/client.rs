@@ -1,5 +1,6 @@
 //! The SDK client of `upload`, `resume` and `cancel`: configured from the environment and the
-//! `--timeout` / `--max-retries` flags.
+//! `--base-url`, `--org`, `--project`, `--timeout` and `--max-retries` flags (a flag wins over
+//! its `OPENAI_*` variable).
 
 use uploads_ext::{Client, ClientBuilder};
 
@@ -34,6 +35,12 @@ pub fn client_with(
     }
     if let Some(url) = &args.base_url {
         builder = builder.base_url(url.clone());
+    }
+    if let Some(org) = &args.org {
+        builder = builder.organization(org.clone());
+    }
+    if let Some(project) = &args.project {
+        builder = builder.project(project.clone());
     }
     more(builder)
         .build()

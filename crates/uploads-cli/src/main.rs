@@ -3,7 +3,8 @@
 //! A thin command-line front end to the [`uploads_ext`] SDK:
 //!
 //! - `openai-uploads upload FILE --purpose P` uploads a file of up to 8 GiB in parallel parts, with
-//!   a progress bar, md5 verification and optional resume journal;
+//!   a progress bar, md5 verification and optional resume journal (`upload - --size N` reads
+//!   stdin);
 //! - `openai-uploads resume JOURNAL` finishes an upload kept with `--keep-on-failure`;
 //! - `openai-uploads cancel UPLOAD_ID` cancels a pending upload;
 //! - `openai-uploads demo` uploads a generated file to an embedded fake of the API and checks that
@@ -26,7 +27,8 @@
 //! - `conventions`: `-q`/`-v`, logging, completions, the man page.
 //! - `args`: every subcommand and flag (clap), nothing that runs.
 //! - leaves: `failure` (the failure report and exit codes), `output` (stdout), `describe` (error
-//!   text), `signal` (the signals and their grace), `purpose`, `size`, `duration`.
+//!   text), `signal` (the signals and their grace), `stdin` (`upload -`), `purpose`, `size`,
+//!   `duration`.
 
 mod args;
 mod batch;
@@ -44,6 +46,7 @@ mod progress;
 mod purpose;
 mod signal;
 mod size;
+mod stdin;
 
 use std::process::ExitCode;
 use std::time::Duration;
