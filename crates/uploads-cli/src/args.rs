@@ -56,7 +56,7 @@ pub enum Command {
     #[command(after_help = EXIT_CODES_HELP)]
     Cancel(CancelArgs),
     /// Upload a generated file to an embedded fake of the API and verify the result (no API key,
-    /// no network needed).
+    /// no network needed; cargo feature `demo`, on by default).
     Demo(DemoArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
     Completions(CompletionsArgs),

@@ -8,7 +8,8 @@
 //! - `openai-uploads resume JOURNAL` finishes an upload kept with `--keep-on-failure`;
 //! - `openai-uploads cancel UPLOAD_ID` cancels a pending upload;
 //! - `openai-uploads demo` uploads a generated file to an embedded fake of the API and checks that
-//!   the server assembled identical bytes (no API key, no network).
+//!   the server assembled identical bytes (no API key, no network; cargo feature `demo`, on by
+//!   default).
 //! - `openai-uploads completions SHELL` / `openai-uploads man` print shell completions and the man
 //!   page, generated from this command-line definition.
 //!
@@ -35,6 +36,7 @@ mod batch;
 mod client;
 mod commands;
 mod conventions;
+#[cfg(feature = "demo")]
 mod demo;
 mod describe;
 mod duration;
@@ -92,10 +94,26 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Upload(args) => commands::upload(*args).await,
         Command::Resume(args) => commands::resume(args).await,
         Command::Cancel(args) => commands::cancel(args).await,
-        Command::Demo(args) => demo::demo(args).await,
+        Command::Demo(args) => demo(args).await,
         Command::Completions(args) => conventions::completions(&args),
         Command::Man => conventions::man(),
     }
+}
+
+#[cfg(feature = "demo")]
+async fn demo(args: args::DemoArgs) -> Result<(), Failure> {
+    demo::demo(args).await
+}
+
+/// Built without the `demo` feature: the subcommand exists, and says so.
+#[cfg(not(feature = "demo"))]
+async fn demo(_args: args::DemoArgs) -> Result<(), Failure> {
+    Err(Failure::invalid_input(
+        "this openai-uploads was built without the `demo` feature (the embedded fake server)",
+    )
+    .with_hint(
+        "install it with the feature (on by default): cargo install --path crates/uploads-cli",
+    ))
 }
 
 /// Reports a malformed command line as clap does (exit code 2), and with `--json` also as the
