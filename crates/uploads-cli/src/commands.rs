@@ -51,6 +51,7 @@ pub async fn upload(args: UploadArgs) -> Result<(), Failure> {
         command: CommandKind::Upload,
         keep: args.keep_on_failure,
         journal: journal.clone(),
+        from_stdin: stdin_size.is_some(),
         ..Context::default()
     };
 

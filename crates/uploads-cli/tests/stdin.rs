@@ -63,6 +63,8 @@ fn a_stream_shorter_or_longer_than_size_fails_and_the_upload_is_cancelled() {
             "{out:#?}"
         );
         assert_eq!(error["cleanup"]["action"], "cancelled", "{out:#?}");
+        // Stdin cannot be kept for resume: no hint says it could.
+        assert!(!out.has_hint("--keep-on-failure"), "{out:#?}");
         // Never completed: nothing truncated or cut short became a File.
         let uploads = server.uploads();
         assert_eq!(uploads.len(), 1, "{out:#?}");
