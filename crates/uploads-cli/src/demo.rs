@@ -18,6 +18,7 @@ use uploads_ext::{Client, Purpose, MAX_UPLOAD_BYTES};
 use uploads_fake::{FakeConfig, FakeServer, Faults, RetryHint};
 
 use crate::args::DemoArgs;
+use crate::duration::human_duration;
 use crate::failure::Failure;
 use crate::interrupt::Interrupt;
 use crate::outcome::{self, Context};
@@ -221,10 +222,12 @@ fn human_report(r: &Report, faults: bool) -> String {
         HumanBytes(r.part_size),
         r.concurrency
     );
+    let elapsed = Duration::from_secs_f64(r.seconds);
     let _ = writeln!(
         out,
-        "time:      {:.2} s ({:.1} MiB/s)",
-        r.seconds, r.mib_per_sec
+        "time:      {} ({}/s)",
+        human_duration(elapsed),
+        HumanBytes((r.bytes as f64 / r.seconds.max(1e-9)) as u64)
     );
     if faults {
         let _ = writeln!(

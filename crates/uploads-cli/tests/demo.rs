@@ -47,6 +47,13 @@ fn demo_prints_verified() {
         "{out:#?}"
     );
     assert!(out.stdout.contains("in 4 parts"), "{out:#?}");
+    // One duration and size style throughout: "530 ms (120.75 MiB/s)".
+    let time = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("time:      "))
+        .unwrap_or_else(|| panic!("no time line: {out:#?}"));
+    assert!(time.ends_with("iB/s)") || time.ends_with(" B/s)"), "{time}");
 }
 
 #[cfg(feature = "demo")]
