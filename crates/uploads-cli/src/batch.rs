@@ -3,43 +3,19 @@
 //! `--json`), a manifest that makes the same command restartable.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use uploads_ext::{BatchBuilder, BatchProgress, FailurePolicy, FileOutcome, FileResult, Purpose};
 
+use crate::args::UploadArgs;
 use crate::failure::{Failure, EXIT_FAILURE, EXIT_INVALID_INPUT, EXIT_OUTCOME_UNKNOWN};
+use crate::interrupt::Interrupt;
 use crate::outcome::{self, CommandKind, Context};
+use crate::output::print_stdout;
 use crate::progress::Tracker;
-use crate::signals::{Interrupt, SDK_CANCEL_TIMEOUT};
-use crate::size::human_bytes;
-use crate::{print_stdout, UploadArgs};
-
-/// Flags of `upload` that only apply to several files or a directory.
-#[derive(Debug, Args)]
-pub struct BatchArgs {
-    /// With a directory: upload only files matching this glob (repeatable). A pattern without
-    /// `/` matches file names at any depth (`*.jsonl`); one with `/` matches the path relative
-    /// to the directory (`train/**/*.jsonl`).
-    #[arg(long, value_name = "GLOB")]
-    pub include: Vec<String>,
-    /// With a directory: leave out files matching this glob (repeatable; same rules).
-    #[arg(long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
-    /// Keep a manifest of the batch here: run the same command again to skip the files already
-    /// uploaded and resume the ones that were in flight (failed files are kept pending for it).
-    #[arg(long, value_name = "FILE")]
-    pub manifest: Option<PathBuf>,
-    /// Files uploading at once (default 32).
-    #[arg(long, value_name = "N")]
-    pub files_in_flight: Option<usize>,
-    /// Parts in flight at once across all files (default 16).
-    #[arg(long, value_name = "N")]
-    pub max_parts_in_flight: Option<usize>,
-}
+use crate::signal::SDK_CANCEL_TIMEOUT;
 
 /// Whether `upload` was given several files, a directory, or batch flags.
 pub fn is_batch(args: &UploadArgs) -> bool {
@@ -210,8 +186,8 @@ fn builder(args: &UploadArgs) -> Result<BatchBuilder, Failure> {
     if let Some(r) = args.client.max_retries {
         batch = batch.part_retries(r);
     }
-    if let Some(seconds) = args.expires_after {
-        batch = batch.expires_after(Duration::from_secs(seconds));
+    if let Some(after) = args.expires_after {
+        batch = batch.expires_after(after);
     }
     Ok(batch)
 }
@@ -246,7 +222,7 @@ fn human_line(file: &FileOutcome, report: Option<&Failure>) -> String {
             "uploaded  {path} -> {} ({}, {})",
             done.file_id(),
             done.upload_id(),
-            human_bytes(file.bytes)
+            HumanBytes(file.bytes)
         ),
         (FileResult::AlreadyUploaded { file_id, .. }, _) => {
             format!("skipped   {path} -> {file_id} (uploaded by an earlier run)")

@@ -1,11 +1,12 @@
 //! The SDK client of `upload`, `resume` and `cancel`: configured from the environment and the
-//! `--timeout` / `--max-retries` flags.
+//! `--base-url`, `--org`, `--project`, `--timeout` and `--max-retries` flags (a flag wins over
+//! its `OPENAI_*` variable).
 
 use uploads_ext::{Client, ClientBuilder};
 
+use crate::args::ClientArgs;
 use crate::failure::Failure;
 use crate::outcome::{self, Context};
-use crate::ClientArgs;
 
 /// A client from `OPENAI_*` and the flags. A missing key is invalid input, explained in terms of
 /// this command rather than of the SDK.
@@ -34,6 +35,12 @@ pub fn client_with(
     }
     if let Some(url) = &args.base_url {
         builder = builder.base_url(url.clone());
+    }
+    if let Some(org) = &args.org {
+        builder = builder.organization(org.clone());
+    }
+    if let Some(project) = &args.project {
+        builder = builder.project(project.clone());
     }
     more(builder)
         .build()

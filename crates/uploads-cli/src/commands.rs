@@ -1,20 +1,24 @@
-//! `upload`, `resume` and `cancel`: the commands that talk to the real API.
+//! `upload` (a file, or `-` for stdin), `resume` and `cancel`: the commands that talk to the
+//! real API.
 
 use std::fmt::Write as _;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use indicatif::HumanBytes;
 use uploads_ext::{CompletedUpload, FailurePolicy, Purpose, Upload};
 
+use crate::args::{CancelArgs, ResumeArgs, UploadArgs};
 use crate::client::client;
 use crate::duration::human_duration;
 use crate::failure::Failure;
+use crate::interrupt::Interrupt;
 use crate::outcome::{self, CommandKind, Context};
+use crate::output::{print_stdout, to_json};
 use crate::progress::Tracker;
-use crate::signals::{Interrupt, SDK_CANCEL_TIMEOUT};
-use crate::size::human_bytes;
-use crate::{print_stdout, to_json, CancelArgs, ResumeArgs, UploadArgs};
+use crate::signal::SDK_CANCEL_TIMEOUT;
+use crate::stdin::Exactly;
 
 /// The journal written next to FILE when `--keep-on-failure` is given without `--journal`.
 pub fn default_journal(file: &Path) -> PathBuf {
@@ -26,12 +30,15 @@ pub fn default_journal(file: &Path) -> PathBuf {
 /// `openai-uploads upload FILE --purpose P ...`
 pub async fn upload(args: UploadArgs) -> Result<(), Failure> {
     crate::purpose::check(&args.purpose, args.allow_unknown_purpose)?;
-    if crate::batch::is_batch(&args) {
+    let stdin_size = stdin_size(&args)?;
+    if stdin_size.is_none() && crate::batch::is_batch(&args) {
         return crate::batch::upload_many(args).await;
     }
     let file = &args.files[0];
     let client = crate::client::client_for_one(&args.client, args.concurrency)?;
-    check_file(file)?;
+    if stdin_size.is_none() {
+        check_file(file)?;
+    }
     let journal = match (&args.journal, args.keep_on_failure) {
         (Some(path), _) => Some(path.clone()),
         (None, true) => Some(default_journal(file)),
@@ -44,13 +51,17 @@ pub async fn upload(args: UploadArgs) -> Result<(), Failure> {
         command: CommandKind::Upload,
         keep: args.keep_on_failure,
         journal: journal.clone(),
+        from_stdin: stdin_size.is_some(),
         ..Context::default()
     };
 
     let tracker = Tracker::new();
     let interrupt = Interrupt::install(&tracker, context.clone(), args.json);
-    let mut builder = client
-        .upload_file(file)
+    let builder = match stdin_size {
+        Some(size) => client.upload_reader(Exactly::new(tokio::io::stdin(), size), size),
+        None => client.upload_file(file),
+    };
+    let mut builder = builder
         .purpose(Purpose::from(args.purpose.clone()))
         .md5(!args.no_md5)
         .failure_policy(policy(args.keep_on_failure))
@@ -72,13 +83,56 @@ pub async fn upload(args: UploadArgs) -> Result<(), Failure> {
     if let Some(concurrency) = args.concurrency {
         builder = builder.concurrency(concurrency);
     }
-    if let Some(seconds) = args.expires_after {
-        builder = builder.expires_after(Duration::from_secs(seconds));
+    if let Some(after) = args.expires_after {
+        builder = builder.expires_after(after);
     }
     if let Some(journal) = &journal {
         builder = builder.journal(journal);
     }
     run_to_end(builder.send(), &tracker, &interrupt, context, args.json).await
+}
+
+/// `Some(--size)` when `upload -` reads stdin; refuses what cannot go with it (and `--size`
+/// without it) before any request.
+fn stdin_size(args: &UploadArgs) -> Result<Option<u64>, Failure> {
+    let reads_stdin = args.files.iter().any(|f| f.as_os_str() == "-");
+    if !reads_stdin {
+        return match args.size {
+            Some(_) => Err(Failure::invalid_input(
+                "--size applies to `-` (an upload from stdin); a file's size is read from the file",
+            )),
+            None => Ok(None),
+        };
+    }
+    let b = &args.batch;
+    if args.files.len() > 1
+        || b.manifest.is_some()
+        || !b.include.is_empty()
+        || !b.exclude.is_empty()
+    {
+        return Err(Failure::invalid_input(
+            "`-` (stdin) is one upload: give it alone, without batch flags (a file named `-` is \
+             `./-`)",
+        ));
+    }
+    if args.keep_on_failure || args.journal.is_some() {
+        return Err(Failure::invalid_input(
+            "an upload from stdin cannot be resumed (stdin cannot be read again): leave out \
+             --keep-on-failure and --journal",
+        ));
+    }
+    let Some(size) = args.size else {
+        return Err(Failure::invalid_input(
+            "reading stdin needs --size: the exact number of bytes it holds",
+        )
+        .with_hint("e.g. openai-uploads upload - --size \"$(stat -c %s data.jsonl)\" ..."));
+    };
+    if args.filename.is_none() {
+        return Err(Failure::invalid_input(
+            "reading stdin needs --filename: the name the File gets (e.g. data.jsonl)",
+        ));
+    }
+    Ok(Some(size))
 }
 
 /// `openai-uploads resume JOURNAL ...`
@@ -156,7 +210,7 @@ fn policy(keep: bool) -> FailurePolicy {
     }
 }
 
-/// Runs an upload or resume to its end: the SDK's answer, or [`crate::signals::CLEANUP_GRACE`]
+/// Runs an upload or resume to its end: the SDK's answer, or [`crate::signal::CLEANUP_GRACE`]
 /// after a signal, whichever comes first; then prints the result or builds the failure.
 async fn run_to_end(
     send: impl Future<Output = uploads_ext::Result<CompletedUpload>>,
@@ -280,17 +334,17 @@ fn print_upload(
     let _ = writeln!(
         out,
         "bytes:     {bytes} ({}) in {} part{}",
-        human_bytes(bytes),
+        HumanBytes(bytes),
         progress.parts_total,
         if progress.parts_total == 1 { "" } else { "s" }
     );
     let _ = writeln!(out, "status:    {}", upload.status);
-    let secs = elapsed.as_secs_f64();
+    let per_second = bytes as f64 / elapsed.as_secs_f64().max(1e-9);
     let _ = writeln!(
         out,
-        "elapsed:   {} ({:.1} MiB/s)",
+        "elapsed:   {} ({}/s)",
         human_duration(elapsed),
-        bytes as f64 / crate::size::MIB as f64 / secs.max(1e-9)
+        HumanBytes(per_second as u64)
     );
     print_stdout(&out)
 }

@@ -5,31 +5,14 @@
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use clap::{Args, CommandFactory};
+use clap::CommandFactory;
 use tracing_subscriber::EnvFilter;
 
+use crate::args::{Cli, CompletionsArgs, GlobalArgs};
 use crate::failure::Failure;
-use crate::{print_stdout, Cli};
+use crate::output::print_stdout;
 
 static QUIET: AtomicBool = AtomicBool::new(false);
-
-/// Flags every subcommand takes.
-#[derive(Debug, Args)]
-pub struct GlobalArgs {
-    /// Print only errors and results: no progress bar, no per-file lines, logs at `error`.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
-    pub quiet: bool,
-    /// More log output on stderr: -v info, -vv debug, -vvv trace (RUST_LOG, when set, wins).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
-}
-
-/// Arguments of `openai-uploads completions`.
-#[derive(Debug, Args)]
-pub struct CompletionsArgs {
-    /// The shell: bash, zsh, fish, powershell or elvish.
-    pub shell: clap_complete::Shell,
-}
 
 /// Whether `-q` was given (progress bars and per-file lines stay silent).
 pub fn quiet() -> bool {

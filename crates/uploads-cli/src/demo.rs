@@ -10,18 +10,21 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use indicatif::HumanBytes;
 use sha2::{Digest, Sha256};
 use uploads_ext::retry::RetryPolicy;
 use uploads_ext::upload::{auto_part_size, DEFAULT_CONCURRENCY};
 use uploads_ext::{Client, Purpose, MAX_UPLOAD_BYTES};
 use uploads_fake::{FakeConfig, FakeServer, Faults, RetryHint};
 
+use crate::args::DemoArgs;
+use crate::duration::human_duration;
 use crate::failure::Failure;
+use crate::interrupt::Interrupt;
 use crate::outcome::{self, Context};
+use crate::output::{print_stdout, to_json};
 use crate::progress::Tracker;
-use crate::signals::Interrupt;
-use crate::size::{human_bytes, MIB};
-use crate::{print_stdout, to_json, DemoArgs};
+use crate::size::MIB;
 
 /// Seed of the fault decisions with `--faults`, so that runs are comparable.
 pub const FAULT_SEED: u64 = 7;
@@ -105,7 +108,7 @@ async fn run(server: &FakeServer, args: &DemoArgs) -> Result<(), Failure> {
     if !args.json {
         print_stdout(&format!(
             "demo: uploading {} of pseudo-random bytes to an embedded fake Uploads API at {}\n",
-            human_bytes(size),
+            HumanBytes(size),
             server.base_url()
         ))?;
     }
@@ -214,15 +217,17 @@ fn human_report(r: &Report, faults: bool) -> String {
         out,
         "size:      {} bytes ({}) in {} parts of up to {}, {} at a time",
         r.bytes,
-        human_bytes(r.bytes),
+        HumanBytes(r.bytes),
         r.parts,
-        human_bytes(r.part_size),
+        HumanBytes(r.part_size),
         r.concurrency
     );
+    let elapsed = Duration::from_secs_f64(r.seconds);
     let _ = writeln!(
         out,
-        "time:      {:.2} s ({:.1} MiB/s)",
-        r.seconds, r.mib_per_sec
+        "time:      {} ({}/s)",
+        human_duration(elapsed),
+        HumanBytes((r.bytes as f64 / r.seconds.max(1e-9)) as u64)
     );
     if faults {
         let _ = writeln!(

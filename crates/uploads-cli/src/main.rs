@@ -3,232 +3,61 @@
 //! A thin command-line front end to the [`uploads_ext`] SDK:
 //!
 //! - `openai-uploads upload FILE --purpose P` uploads a file of up to 8 GiB in parallel parts, with
-//!   a progress bar, md5 verification and optional resume journal;
+//!   a progress bar, md5 verification and optional resume journal (`upload - --size N` reads
+//!   stdin);
 //! - `openai-uploads resume JOURNAL` finishes an upload kept with `--keep-on-failure`;
 //! - `openai-uploads cancel UPLOAD_ID` cancels a pending upload;
 //! - `openai-uploads demo` uploads a generated file to an embedded fake of the API and checks that
-//!   the server assembled identical bytes (no API key, no network).
+//!   the server assembled identical bytes (no API key, no network; cargo feature `demo`, on by
+//!   default).
 //! - `openai-uploads completions SHELL` / `openai-uploads man` print shell completions and the man
 //!   page, generated from this command-line definition.
 //!
 //! Exit codes: 0 success, 1 failure, 2 usage error or invalid input, 3 outcome unknown, 129/130/143
 //! stopped by SIGHUP/SIGINT/SIGTERM. Logs go to stderr, filtered by `RUST_LOG` (default `warn`).
+//!
+//! ## Layout
+//! Read from the bottom up; a module imports only modules listed below it.
+//! - `main`: parses the command line and dispatches to a command.
+//! - `commands` (upload, resume, cancel), `batch` (many files), `demo` (the embedded fake): the
+//!   commands.
+//! - `client`: the SDK client from the environment and the flags.
+//! - `interrupt`: the signal listener of a running upload.
+//! - `outcome`: what a failed command means to the user (exit code, cleanup, hints).
+//! - `progress`: the progress bar and the "upload started" line.
+//! - `conventions`: `-q`/`-v`, logging, completions, the man page.
+//! - `args`: every subcommand and flag (clap), nothing that runs.
+//! - leaves: `failure` (the failure report and exit codes), `output` (stdout), `describe` (error
+//!   text), `signal` (the signals and their grace), `stdin` (`upload -`), `purpose`, `size`,
+//!   `duration`.
 
+mod args;
 mod batch;
 mod client;
 mod commands;
 mod conventions;
+#[cfg(feature = "demo")]
 mod demo;
 mod describe;
 mod duration;
 mod failure;
+mod interrupt;
 mod outcome;
+mod output;
 mod progress;
 mod purpose;
-mod signals;
+mod signal;
 mod size;
+mod stdin;
 
-use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Parser;
 
+use crate::args::{Cli, Command};
 use crate::failure::Failure;
-
-/// Exit codes and the `--json` failure format, shown by `--help`.
-const EXIT_CODES_HELP: &str = "\
-Exit codes:
-  0              success
-  1              failure (API error, network, file changed, verification failed)
-  2              usage error or invalid input (bad flag, missing or empty file, unusable
-                 journal, no API key), detected before any upload is created
-  3              outcome unknown: the answer to `complete` was lost and the upload has
-                 probably completed; check your files before uploading again
-  129, 130, 143  stopped by SIGHUP, SIGINT (Ctrl-C) or SIGTERM: the upload is cancelled (or
-                 kept with --keep-on-failure) within about 10 s, then its id and the next
-                 command are printed
-
-With --json, stdout gets exactly one JSON object: the result, or on failure
-{\"error\": {\"exit_code\", \"kind\", \"message\", \"upload_id\", \"request_id\", \"status\",
-\"cleanup\", \"hints\"}}; prose and logs go to stderr.";
-
-/// Upload large files to the OpenAI Uploads API: parallel parts, retries, md5 check, resume.
-///
-/// Environment: OPENAI_API_KEY (required by upload, resume and cancel), OPENAI_BASE_URL
-/// (default `https://api.openai.com/v1`), OPENAI_ORG_ID, OPENAI_PROJECT_ID, RUST_LOG (log filter
-/// for stderr, default "warn").
-///
-#[derive(Debug, Parser)]
-#[command(name = "openai-uploads", version, about, long_about, after_help = EXIT_CODES_HELP)]
-pub struct Cli {
-    /// What to do.
-    #[command(subcommand)]
-    pub command: Command,
-    /// -q / -v.
-    #[command(flatten)]
-    pub global: conventions::GlobalArgs,
-}
-
-/// The subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Upload a file (up to 8 GiB) in parallel parts and print the resulting Upload and File;
-    /// or many files / a directory, one line (or JSON line) per file.
-    #[command(after_help = EXIT_CODES_HELP)]
-    Upload(Box<UploadArgs>),
-    /// Finish an upload kept by `upload --keep-on-failure`, from its journal.
-    #[command(after_help = EXIT_CODES_HELP)]
-    Resume(ResumeArgs),
-    /// Cancel a pending upload.
-    #[command(after_help = EXIT_CODES_HELP)]
-    Cancel(CancelArgs),
-    /// Upload a generated file to an embedded fake of the API and verify the result (no API key,
-    /// no network needed).
-    Demo(DemoArgs),
-    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
-    Completions(conventions::CompletionsArgs),
-    /// Print the man page (roff) on stdout: `openai-uploads man > openai-uploads.1`.
-    Man,
-}
-
-/// Arguments of `openai-uploads upload`.
-#[derive(Debug, Args)]
-pub struct UploadArgs {
-    /// The file to upload; or several files, or one directory (uploaded recursively, see
-    /// --include/--exclude), each file as its own upload through one shared budget.
-    #[arg(required = true, value_name = "FILE")]
-    pub files: Vec<PathBuf>,
-    /// What the file is for: assistants, batch, fine-tune, vision, user_data, evals (a typo is
-    /// refused before any request, with a suggestion).
-    #[arg(long)]
-    pub purpose: String,
-    /// Send a --purpose this version does not know, as given.
-    #[arg(long)]
-    pub allow_unknown_purpose: bool,
-    /// The file's MIME type (default: guessed from the extension; `.jsonl` is
-    /// application/jsonl; unknown extensions are application/octet-stream).
-    #[arg(long, value_name = "TYPE")]
-    pub mime_type: Option<String>,
-    /// The name the uploaded File gets (default: FILE's name).
-    #[arg(long, value_name = "NAME")]
-    pub filename: Option<String>,
-    /// Bytes per part, 1 byte to 64 MiB: a number of bytes, or with a unit K/KB/KiB, M/MB/MiB,
-    /// G/GB/GiB (all binary: K = 1024). Default: the file split across the concurrency, rounded
-    /// up to a MiB, at least 1 MiB.
-    #[arg(long, value_name = "SIZE", value_parser = size::parse_size)]
-    pub part_size: Option<u64>,
-    /// Parts sent at once, 1 to 64 (default 8).
-    #[arg(long, value_name = "N")]
-    pub concurrency: Option<usize>,
-    /// Do not send the content's md5 for the API to check.
-    #[arg(long)]
-    pub no_md5: bool,
-    /// On failure or a signal (Ctrl-C, SIGTERM, SIGHUP), leave the upload pending (instead of cancelling it) so that
-    /// `openai-uploads resume JOURNAL` can finish it. Without --journal, the journal is written
-    /// to FILE.upload-journal.json.
-    #[arg(long)]
-    pub keep_on_failure: bool,
-    /// Write a resume journal here after each part (removed when the upload completes).
-    #[arg(long, value_name = "PATH")]
-    pub journal: Option<PathBuf>,
-    /// Make the created File expire this many seconds after its creation (3600 to 2592000).
-    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(3600..=2_592_000))]
-    pub expires_after: Option<u64>,
-    /// Print only the final Upload object as JSON on stdout (on failure: one error object).
-    #[arg(long)]
-    pub json: bool,
-    /// Request timeout and retries.
-    #[command(flatten)]
-    pub client: ClientArgs,
-    /// Several files or a directory.
-    #[command(flatten)]
-    pub batch: batch::BatchArgs,
-}
-
-/// How requests are made (upload, resume, cancel).
-#[derive(Debug, Args)]
-pub struct ClientArgs {
-    /// The API's base URL, including /v1 (default: OPENAI_BASE_URL, else
-    /// `https://api.openai.com/v1`).
-    #[arg(long, value_name = "URL")]
-    pub base_url: Option<String>,
-    /// Give up on a request attempt after this many seconds without progress (connecting,
-    /// between writes of the body, waiting for the answer); a slow upload whose bytes keep
-    /// moving is never cut off (decimals allowed; default 600).
-    #[arg(long, value_name = "SECONDS", value_parser = duration::parse_seconds)]
-    pub timeout: Option<Duration>,
-    /// Retries of a failed request before giving up on it (default 2, and 5 for each part;
-    /// 0 disables retrying).
-    #[arg(long, value_name = "N")]
-    pub max_retries: Option<u32>,
-}
-
-/// Arguments of `openai-uploads resume`.
-#[derive(Debug, Args)]
-pub struct ResumeArgs {
-    /// The journal written by `upload --journal` / `--keep-on-failure`.
-    pub journal: PathBuf,
-    /// Parts sent at once, 1 to 64 (default 8).
-    #[arg(long, value_name = "N")]
-    pub concurrency: Option<usize>,
-    /// Cancel the upload if this attempt fails too (default: keep it pending, resumable).
-    #[arg(long)]
-    pub cancel_on_failure: bool,
-    /// Print only the final Upload object as JSON on stdout (on failure: one error object).
-    #[arg(long)]
-    pub json: bool,
-    /// Request timeout and retries.
-    #[command(flatten)]
-    pub client: ClientArgs,
-}
-
-/// Arguments of `openai-uploads cancel`.
-#[derive(Debug, Args)]
-pub struct CancelArgs {
-    /// The id of the pending upload (`upload_...`).
-    pub upload_id: String,
-    /// Print only the cancelled Upload object as JSON on stdout (on failure: one error object).
-    #[arg(long)]
-    pub json: bool,
-    /// Request timeout and retries.
-    #[command(flatten)]
-    pub client: ClientArgs,
-}
-
-/// Arguments of `openai-uploads demo`.
-#[derive(Debug, Args)]
-pub struct DemoArgs {
-    /// Size of the generated file (same units as --part-size).
-    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = size::parse_size)]
-    pub size: u64,
-    /// Parts sent at once, 1 to 64 (default 8).
-    #[arg(long, value_name = "N")]
-    pub concurrency: Option<usize>,
-    /// Bytes per part, 1 byte to 64 MiB (default: automatic, as for upload).
-    #[arg(long, value_name = "SIZE", value_parser = size::parse_size)]
-    pub part_size: Option<u64>,
-    /// Make the fake server fail some part requests (500s and 429s, fixed seed) to show retries.
-    #[arg(long)]
-    pub faults: bool,
-    /// Print the result as one JSON object on stdout (on failure: one error object).
-    #[arg(long)]
-    pub json: bool,
-}
-
-impl Command {
-    /// Whether `--json` was given.
-    fn json(&self) -> bool {
-        match self {
-            Command::Upload(a) => a.json,
-            Command::Resume(a) => a.json,
-            Command::Cancel(a) => a.json,
-            Command::Demo(a) => a.json,
-            Command::Completions(_) | Command::Man => false,
-        }
-    }
-}
+use crate::output::print_stdout;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -265,10 +94,26 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Upload(args) => commands::upload(*args).await,
         Command::Resume(args) => commands::resume(args).await,
         Command::Cancel(args) => commands::cancel(args).await,
-        Command::Demo(args) => demo::demo(args).await,
+        Command::Demo(args) => demo(args).await,
         Command::Completions(args) => conventions::completions(&args),
         Command::Man => conventions::man(),
     }
+}
+
+#[cfg(feature = "demo")]
+async fn demo(args: args::DemoArgs) -> Result<(), Failure> {
+    demo::demo(args).await
+}
+
+/// Built without the `demo` feature: the subcommand exists, and says so.
+#[cfg(not(feature = "demo"))]
+async fn demo(_args: args::DemoArgs) -> Result<(), Failure> {
+    Err(Failure::invalid_input(
+        "this openai-uploads was built without the `demo` feature (the embedded fake server)",
+    )
+    .with_hint(
+        "install it with the feature (on by default): cargo install --path crates/uploads-cli",
+    ))
 }
 
 /// Reports a malformed command line as clap does (exit code 2), and with `--json` also as the
@@ -290,24 +135,4 @@ fn command_line_error(e: clap::Error) -> ExitCode {
     let _ = print_stdout(&Failure::invalid_input(message).render_json());
     let _ = e.print();
     ExitCode::from(failure::EXIT_INVALID_INPUT)
-}
-
-/// Writes `text` to stdout; a closed pipe (`| head`) is not an error worth a panic.
-pub fn print_stdout(text: &str) -> Result<(), Failure> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Failure::other(format!("cannot write to stdout: {e}"))),
-    }
-}
-
-/// Serializes `value` as pretty JSON followed by a newline.
-pub fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Failure> {
-    serde_json::to_string_pretty(value)
-        .map(|mut s| {
-            s.push('\n');
-            s
-        })
-        .map_err(|e| Failure::other(format!("cannot encode the result as JSON: {e}")))
 }

@@ -13,7 +13,7 @@ use uploads_ext::{Error, ErrorKind};
 use crate::describe::describe;
 use crate::duration::human_duration;
 use crate::failure::{Cleanup, Failure, EXIT_FAILURE, EXIT_INVALID_INPUT, EXIT_OUTCOME_UNKNOWN};
-use crate::signals::{Signal, CLEANUP_GRACE};
+use crate::signal::{Signal, CLEANUP_GRACE};
 
 /// Which command failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -40,6 +40,9 @@ pub struct Context {
     pub signal: Option<Signal>,
     /// The upload id reported by progress, for errors that do not carry it.
     pub upload_id: Option<String>,
+    /// The content comes from stdin (`upload -`): it cannot be read again, so no upload of it
+    /// can be kept for resume.
+    pub from_stdin: bool,
 }
 
 /// The failure an SDK error becomes.
@@ -238,7 +241,7 @@ fn next_steps(id: &str, cleanup: &Cleanup, retry_helps: bool, ctx: &Context) -> 
     match cleanup {
         Cleanup::Cancelled => {
             let mut hints = vec![format!("upload {id} was cancelled")];
-            if retry_helps && ctx.command == CommandKind::Upload {
+            if retry_helps && offers_keep(ctx) {
                 hints.push(
                     "rerun with --keep-on-failure to keep a failed upload resumable".to_owned(),
                 );
@@ -253,7 +256,7 @@ fn next_steps(id: &str, cleanup: &Cleanup, retry_helps: bool, ctx: &Context) -> 
                 "upload {id} was to be cancelled, but whether that happened is not known; if it \
                  is still pending, cancel it with: {cancel}"
             )];
-            if retry_helps && ctx.command == CommandKind::Upload {
+            if retry_helps && offers_keep(ctx) {
                 hints.push(
                     "rerun with --keep-on-failure to keep a failed upload resumable".to_owned(),
                 );
@@ -281,6 +284,11 @@ fn next_steps(id: &str, cleanup: &Cleanup, retry_helps: bool, ctx: &Context) -> 
         },
         Cleanup::NotNeeded | Cleanup::Unidentified => Vec::new(),
     }
+}
+
+/// Whether `--keep-on-failure` could have kept this upload resumable.
+fn offers_keep(ctx: &Context) -> bool {
+    ctx.command == CommandKind::Upload && !ctx.from_stdin
 }
 
 /// What is wrong, for errors whose message alone does not say what to do.

@@ -5,10 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use uploads_ext::Progress;
-
-use crate::size::human_bytes;
 
 /// Tracks an upload's progress: draws a bar on stderr when stderr is a terminal, prints one line
 /// on stderr when the upload has an id (so that even a `kill -9` leaves it on record), and keeps
@@ -53,13 +51,13 @@ impl Tracker {
             if let Some(id) = &p.upload_id {
                 if !this.announced.swap(true, Ordering::SeqCst) {
                     let done = if p.bytes_completed > 0 {
-                        format!(", {} already done", human_bytes(p.bytes_completed))
+                        format!(", {} already done", HumanBytes(p.bytes_completed))
                     } else {
                         String::new()
                     };
                     this.note(&format!(
                         "upload {id} started: {} in {} part{}{done}",
-                        human_bytes(p.bytes_total),
+                        HumanBytes(p.bytes_total),
                         p.parts_total,
                         if p.parts_total == 1 { "" } else { "s" },
                     ));

@@ -1,4 +1,5 @@
-//! Byte sizes on the command line (`64KiB`, `8M`, `1048576`) and in human output.
+//! Byte sizes on the command line (`64KiB`, `8M`, `1048576`). Output writes them with
+//! `indicatif::HumanBytes` (binary units, like these).
 
 /// One kibibyte.
 pub const KIB: u64 = 1024;
@@ -59,19 +60,6 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     Ok(bytes)
 }
 
-/// Formats a byte count for people: `512 B`, `64.0 KiB`, `8.0 MiB`, `1.50 GiB`.
-pub fn human_bytes(bytes: u64) -> String {
-    if bytes >= GIB {
-        format!("{:.2} GiB", bytes as f64 / GIB as f64)
-    } else if bytes >= MIB {
-        format!("{:.1} MiB", bytes as f64 / MIB as f64)
-    } else if bytes >= KIB {
-        format!("{:.1} KiB", bytes as f64 / KIB as f64)
-    } else {
-        format!("{bytes} B")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,14 +97,5 @@ mod tests {
             .unwrap_err()
             .contains("too large"));
         assert!(parse_size("5 M i B").is_err());
-    }
-
-    #[test]
-    fn human_sizes() {
-        assert_eq!(human_bytes(0), "0 B");
-        assert_eq!(human_bytes(1023), "1023 B");
-        assert_eq!(human_bytes(64 * KIB), "64.0 KiB");
-        assert_eq!(human_bytes(3 * MIB / 2), "1.5 MiB");
-        assert_eq!(human_bytes(3 * GIB / 2), "1.50 GiB");
     }
 }

@@ -35,7 +35,7 @@ fn upload_json_prints_the_completed_upload_and_the_server_has_identical_bytes() 
     let id = upload["id"].as_str().unwrap();
     assert_eq!(
         out.stderr,
-        format!("upload {id} started: 300.0 KiB in 5 parts\n"),
+        format!("upload {id} started: 300.01 KiB in 5 parts\n"),
         "{out:#?}"
     );
 
@@ -97,6 +97,11 @@ fn upload_without_json_prints_a_short_summary() {
     assert!(amount.parse::<f64>().is_ok(), "{elapsed}");
     assert!(
         unit.starts_with("ms (") || unit.starts_with("s ("),
+        "{elapsed}"
+    );
+    // The rate in binary units, as indicatif writes them ("12.34 MiB/s").
+    assert!(
+        elapsed.ends_with("iB/s)") || elapsed.ends_with(" B/s)"),
         "{elapsed}"
     );
     assert!(serde_json::from_str::<Value>(&out.stdout).is_err());
@@ -301,69 +306,6 @@ fn cancel_json_cancels_a_pending_upload() {
 }
 
 #[test]
-fn demo_json_reports_a_verified_upload() {
-    // The demo embeds its own server: no OPENAI_* variables at all.
-    let mut cmd = Command::new(BIN);
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy().into_owned();
-        if name.starts_with("OPENAI_") {
-            cmd.env_remove(name);
-        }
-    }
-    let out = run(cmd.args(["demo", "--size", "3MiB", "--json"]));
-    assert_eq!(out.code, Some(0), "{out:#?}");
-    let report = out.json();
-    assert_eq!(report["verified"], true, "{out:#?}");
-    assert_eq!(report["bytes"], 3 * MIB as u64);
-    let sha = report["sha256"].as_str().unwrap();
-    assert_eq!(sha.len(), 64);
-    assert_eq!(report["server_sha256"].as_str(), Some(sha));
-    assert_eq!(report["upload"]["status"], "completed");
-    assert_eq!(report["upload"]["bytes"], 3 * MIB as u64);
-    assert!(report["upload"]["file"]["id"].is_string());
-    assert!(report["parts"].as_u64().unwrap() >= 1);
-}
-
-#[test]
-fn demo_prints_verified() {
-    let out = run(Command::new(BIN)
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("OPENAI_BASE_URL")
-        .args(["demo", "--size", "1MiB", "--part-size", "256KiB"]));
-    assert_eq!(out.code, Some(0), "{out:#?}");
-    assert!(
-        out.stdout
-            .contains("verified: server assembled identical bytes (sha256 "),
-        "{out:#?}"
-    );
-    assert!(out.stdout.contains("in 4 parts"), "{out:#?}");
-}
-
-#[test]
-fn demo_with_faults_retries_and_still_verifies() {
-    let out = run(Command::new(BIN).args([
-        "demo",
-        "--size",
-        "1MiB",
-        "--part-size",
-        "64KiB",
-        "--faults",
-        "--json",
-    ]));
-    assert_eq!(out.code, Some(0), "{out:#?}");
-    let report = out.json();
-    assert_eq!(report["verified"], true);
-    assert!(report["faults_injected"].as_u64().unwrap() > 0, "{out:#?}");
-}
-
-#[test]
-fn demo_rejects_a_bad_part_size() {
-    let out = run(Command::new(BIN).args(["demo", "--size", "1MiB", "--part-size", "65MiB"]));
-    assert_eq!(out.code, Some(2), "{out:#?}");
-    assert!(out.stderr.contains("part size"), "{out:#?}");
-}
-
-#[test]
 fn kept_upload_can_be_resumed() {
     let server = FakeServer::start_background(
         FakeConfig::default().with_faults(Faults::none().with_fail_500(1.0)),
@@ -475,7 +417,11 @@ fn help_documents_exit_codes_signals_and_the_json_error() {
         }
     }
     let out = run(Command::new(BIN).args(["upload", "--help"]));
-    for flag in ["--timeout <SECONDS>", "--max-retries <N>"] {
+    for flag in [
+        "--timeout <DURATION>",
+        "--expires-after <DURATION>",
+        "--max-retries <N>",
+    ] {
         assert!(out.stdout.contains(flag), "{out:#?}");
     }
 }

@@ -1,5 +1,6 @@
 //! Conventions of a well-kept command: completions and a man page from the clap definition,
-//! `-q`/`-v`, `--base-url`, and a mistyped `--purpose` caught before any request.
+//! `-q`/`-v`, `--base-url`, `--org`/`--project`, and a mistyped `--purpose` caught before any
+//! request.
 
 mod common;
 
@@ -103,4 +104,28 @@ fn quiet_prints_only_the_result_and_verbose_adds_logs() {
         !verbose.stderr.contains('\u{1b}'),
         "no colour when stderr is not a terminal"
     );
+}
+
+#[test]
+fn org_and_project_flags_are_sent_and_win_over_the_environment() {
+    let server = scripted_upload(10, |_| Reply::Json(500, serde_json::json!({})));
+    let cancel = |extra: &[&str]| {
+        run(cli_at(&server.base_url(), "sk-test")
+            .env("OPENAI_ORG_ID", "org-env")
+            .env("OPENAI_PROJECT_ID", "proj_env")
+            .args(["cancel", SCRIPTED_ID, "--json"])
+            .args(extra))
+    };
+    let out = cancel(&[]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let out = cancel(&["--org", "org-flag", "--project", "proj_flag"]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_eq!(out.json()["status"], "cancelled");
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2, "{seen:#?}");
+    let sent = |i: usize, name: &str| seen[i].header(name).map(str::to_owned);
+    assert_eq!(sent(0, "openai-organization").as_deref(), Some("org-env"));
+    assert_eq!(sent(0, "openai-project").as_deref(), Some("proj_env"));
+    assert_eq!(sent(1, "openai-organization").as_deref(), Some("org-flag"));
+    assert_eq!(sent(1, "openai-project").as_deref(), Some("proj_flag"));
 }

@@ -113,6 +113,28 @@ pub fn run(cmd: &mut Command) -> Run {
     }
 }
 
+/// Runs `cmd` with `input` on its stdin (closed after it; a child that exits without reading it
+/// all is fine).
+pub fn run_with_stdin(cmd: &mut Command, input: Vec<u8>) -> Run {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("the binary runs");
+    writer.join().unwrap();
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    }
+}
+
 /// Runs a command that must fail before any request and checks nothing reached the server.
 pub fn rejected_before_any_request(server: &FakeServer, cmd: &mut Command) -> Run {
     let out = run(cmd);
@@ -257,6 +279,18 @@ impl Spawned {
 pub struct Seen {
     pub method: String,
     pub path: String,
+    /// The request's headers, names in lowercase.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Seen {
+    /// The value of header `name` (lowercase), if sent.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// The scripted server's answer to one request.
@@ -327,6 +361,7 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Seen>>, handler: &Handler) {
         let method = words.next().unwrap_or("").to_owned();
         let path = words.next().unwrap_or("").to_owned();
         let (mut length, mut chunked) = (0usize, false);
+        let mut headers = Vec::new();
         loop {
             let mut header = String::new();
             if reader.read_line(&mut header).unwrap_or(0) == 0 {
@@ -338,6 +373,7 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Seen>>, handler: &Handler) {
             }
             let (name, value) = header.split_once(':').unwrap_or((header, ""));
             let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
+            headers.push((name.clone(), value.to_owned()));
             if name == "content-length" {
                 length = value.parse().unwrap_or(0);
             } else if name == "transfer-encoding" && value.eq_ignore_ascii_case("chunked") {
@@ -347,7 +383,11 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Seen>>, handler: &Handler) {
         if !read_body(&mut reader, length, chunked) {
             return;
         }
-        let request = Seen { method, path };
+        let request = Seen {
+            method,
+            path,
+            headers,
+        };
         let n = {
             let mut seen = seen.lock().unwrap();
             let n = seen.iter().filter(|s| s.path == request.path).count();
