@@ -1,22 +1,8 @@
 //! MD5 (RFC 1321), the checksum `complete` takes, in safe and portable Rust written for speed.
 //!
-//! [`Client::upload_file`](crate::Client::upload_file) computes it by itself; [`Md5`] is public for
-//! callers who drive the operations one by one:
-//!
-//! ```
-//! use uploads_ext::digest::Md5;
-//!
-//! let mut md5 = Md5::new();
-//! md5.update(b"hello ");
-//! md5.update(b"world");
-//! let hex = uploads_ext::MD5_ENCODING.encode(&md5.finalize());
-//! assert_eq!(hex, "5eb63bbbe01eeed093cb22bb8f5acdc3");
-//! // Content in memory in one call; a reader through `std::io::copy`:
-//! let mut from_reader = Md5::new();
-//! std::io::copy(&mut &b"hello world"[..], &mut from_reader)?;
-//! assert_eq!(Md5::digest(b"hello world"), from_reader.finalize());
-//! # Ok::<(), std::io::Error>(())
-//! ```
+//! The uploads compute it as they read the content (`Md5::new`, `update`, `finalize`; also an
+//! `io::Write`). Crate-internal: a caller who drives the operations one by one brings their own
+//! md5 (`CompleteUploadBuilder::md5_digest`).
 //!
 //! On fast links an upload waits for its md5 (one sequential pass over the content that cannot be
 //! split across cores), so the hash speed is the upload speed. On the project's reference machine

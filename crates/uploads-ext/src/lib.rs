@@ -56,32 +56,46 @@
 #![deny(missing_docs)]
 
 pub mod batch;
-pub mod budget;
-pub mod client;
-pub mod config;
-pub mod digest;
-pub mod error;
-pub mod options;
-pub mod part;
-pub mod retry;
+mod budget;
+mod client;
+mod digest;
+mod error;
+pub mod limits;
+mod options;
+mod part;
+mod retry;
+#[doc(hidden)]
 pub mod rt;
 mod timeout;
-pub mod types;
+mod types;
 pub mod upload;
 
 pub use batch::{BatchBuilder, BatchHandle, BatchProgress, BatchSummary, FileOutcome, FileResult};
-pub use client::{Client, MAX_UPLOAD_BYTES};
-pub use config::{ApiKey, ClientBuilder};
-pub use error::{ApiError, Cleanup, Error, ErrorKind, PartContext, Result};
+pub use client::{
+    AddPartBuilder, ApiKey, CancelUploadBuilder, Client, ClientBuilder, CompleteUploadBuilder,
+    CreateUploadBuilder,
+};
+pub use error::{ApiError, Cleanup, Error, ErrorKind, PartContext, RawResponse, Result};
 pub use options::RequestOptions;
-pub use part::{PartBody, MAX_PART_BYTES};
+pub use part::{ByteStream, PartBody};
+pub use retry::{RetryPolicy, RetryPolicyBuilder};
+pub use timeout::format_duration;
 pub use types::{
     FileObject, FilePurpose, FileStatus, OpenAiFile, Purpose, Upload, UploadObject, UploadPart,
     UploadPartObject, UploadStatus,
 };
-pub use upload::{
-    CompletedUpload, FailurePolicy, Progress, UploadFileBuilder, UploadHandle, MD5_ENCODING,
-};
+pub use upload::{CompletedUpload, FailurePolicy, Progress, UploadFileBuilder, UploadHandle};
+
+/// Cancels an upload from outside (see [`UploadFileBuilder::cancel_token`]); re-exported from
+/// `tokio-util` so that naming it needs no dependency of your own.
+pub use tokio_util::sync::CancellationToken;
+
+/// The HTTP types the API shows ([`Error::status`], [`RawResponse::headers`]), from the `http`
+/// crate through `reqwest`: re-exported so that naming them needs no dependency of your own.
+pub mod http {
+    pub use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+    pub use reqwest::StatusCode;
+}
 
 // Compiles the crate README's Rust examples as doc tests, so they cannot rot. (The repository
 // README's are compiled by the openai-uploads-spec-tests crate: they are not in this package.)

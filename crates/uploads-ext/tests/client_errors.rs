@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use mockito::ServerGuard;
 use serde_json::json;
-use uploads_ext::error::BODY_SNIPPET_CHARS;
+use uploads_ext::limits::BODY_SNIPPET_CHARS;
 use uploads_ext::{Client, ErrorKind};
 
 mod common;
@@ -75,7 +75,7 @@ async fn error_statuses_map_to_kinds_with_envelope_and_request_id() {
         assert!(err.body_snippet().is_none(), "an envelope was decoded");
         let api = err.api_error().expect("the envelope is decoded");
         assert_eq!(api.message, format!("failure number {status}"));
-        assert_eq!(api.kind.as_deref(), Some(error_type));
+        assert_eq!(api.error_type.as_deref(), Some(error_type));
         assert_eq!(api.param.as_deref(), Some("purpose"));
         assert_eq!(api.code.as_deref(), Some(format!("code_{status}").as_str()));
 
