@@ -24,20 +24,42 @@
 //! [`Client::add_upload_part`], [`Client::complete_upload`], [`Client::cancel_upload`]).
 //!
 //! ## Layout
-//! - [`config`]: [`ClientBuilder`], environment defaults, default headers, the redacted [`ApiKey`].
-//! - [`client`]: [`Client`] and the request builders.
-//! - [`batch`]: many files (a list or a directory) in one call, sharing the client's budget.
-//! - [`budget`]: what all uploads of a client share: parts in flight, the rate-limit pause.
-//! - [`options`]: [`RequestOptions`] (timeout, retries, headers) for one request or a derived
-//!   client ([`Client::with_options`]).
+//! The public API is the crate root plus [`upload`], [`batch`], [`limits`] and [`http`]. The
+//! modules read bottom-up; a module imports only modules listed before it (no import circles):
+//! - `limits`: every limit and default, gathered from where each is enforced (nothing imports it).
+//! - `error/`: [`Error`] (`mod.rs`), [`ErrorKind`] (`kind.rs`), [`ApiError`] (`api.rs`), the raw
+//!   answer [`RawResponse`] and the headers read from it (`raw.rs`), decoding of responses and
+//!   transport failures in one place (`convert.rs`), failures of a body's own source (`local.rs`).
+//!   Imports nothing of the crate.
+//! - `rt`: the sleeping and wall-clock seams (hidden: for tests). `types`: the API's objects.
+//! - `retry/`: the one retry decision, a `RetryAction` (`classify.rs`: retry? after what the
+//!   server asked? pause every upload of the client?), the [`RetryPolicy`] (`mod.rs`), the
+//!   client-wide rate-limit pause (`gate.rs`). Imports `error` and `rt`.
+//! - `budget`: the parts-in-flight permit pool. `options`: [`RequestOptions`] and header rules.
+//!   `part`: [`PartBody`], the replayable bytes of one part. `timeout`: the per-attempt bound on
+//!   time without progress and [`format_duration`]. `digest`: the md5 uploads compute.
+//! - `client/`: [`Client`] and its entry points (`mod.rs`), [`ClientBuilder`] and [`ApiKey`]
+//!   (`builder.rs`), the request builders (`requests.rs`), create-request validation
+//!   (`validate.rs`), the request engine (`execute.rs`), the client's settings and what its
+//!   uploads share (`shared.rs`).
 //! - [`upload`]: the chunked, parallel, resumable upload of a file, bytes or a reader.
-//! - [`error`]: [`Error`], [`ErrorKind`], [`ApiError`].
-//! - [`retry`]: which failures are retried and how long to wait.
-//! - [`rt`]: the sleeping and wall-clock seams.
-//! - [`part`]: [`PartBody`], the replayable bytes of one part.
-//! - [`digest`]: the fast, portable md5 that `complete` takes, for step-by-step uploads.
-//! - [`types`]: the API's objects ([`Upload`], [`UploadPart`], ...), `#[non_exhaustive]`, with
-//!   open enums and `u64` sizes, so an additive change of the API is not a breaking release.
+//! - [`batch`]: many files (a list or a directory) in one call, sharing the client's budget.
+//!
+//! ## Foreign types in the API
+//! A type of another crate appears in the public API only when it is the ecosystem's common
+//! vocabulary, and then it is re-exported so that naming it needs no dependency of your own and
+//! no version matching:
+//! - `http` types through reqwest ([`http::StatusCode`], [`http::HeaderMap`]) for statuses and
+//!   headers; `bytes::Bytes` (through `impl Into<Bytes>`) for bodies in memory; `tokio`'s
+//!   `AsyncRead` for readers and `futures`' `Stream` in [`ByteStream`]; [`CancellationToken`]
+//!   (`tokio-util`) to cancel.
+//! - Never in the API: `reqwest::Client`'s request and error types (errors are mapped into
+//!   [`Error`], whose `source()` may hold one but is typed `dyn Error`), the generated crate's
+//!   operations and errors, `serde_json` values, the md5 implementation.
+//! - The one exception is [`ClientBuilder::http_client`], which takes a `reqwest::Client` so you
+//!   can configure proxies and TLS yourself; it follows this crate's reqwest major version.
+//! - Upgrading one of these crates to an incompatible major version is a breaking release of
+//!   this crate. `cargo semver-checks` against the last commit checks the rest.
 //!
 //! ## Features
 //! - `rustls` (default): TLS through rustls, no system OpenSSL needed.
@@ -86,7 +108,7 @@ pub use types::{
 };
 pub use upload::{CompletedUpload, FailurePolicy, Progress, UploadFileBuilder, UploadHandle};
 
-/// Cancels an upload from outside (see [`UploadFileBuilder::cancel_token`]); re-exported from
+/// Cancels an upload from outside (see [`UploadFileBuilder::cancellation_token`]); re-exported from
 /// `tokio-util` so that naming it needs no dependency of your own.
 pub use tokio_util::sync::CancellationToken;
 

@@ -661,3 +661,48 @@ async fn a_failing_part_source_is_an_io_error_and_not_retried() {
     assert_eq!(err.attempts(), 1);
     assert!(recorder.delays().is_empty());
 }
+
+#[tokio::test]
+async fn an_empty_quota_is_not_retried_and_pauses_no_other_request() {
+    let mut server = mockito::Server::new_async().await;
+    let quota = server
+        .mock("POST", "/uploads/upload_abc/cancel")
+        .with_status(429)
+        .with_header("content-type", "application/json")
+        .with_header("retry-after", "20")
+        .with_body(
+            json!({"error": {"message": "You exceeded your current quota",
+                             "type": "insufficient_quota", "param": null,
+                             "code": "insufficient_quota"}})
+            .to_string(),
+        )
+        .expect(1)
+        .create_async()
+        .await;
+    let ok = server
+        .mock("POST", "/uploads/upload_abc/complete")
+        .with_status(200)
+        .with_header("content-type", "application/json")
+        .with_body(upload_json())
+        .expect(1)
+        .create_async()
+        .await;
+    let recorder = Recorder::default();
+    let client = client(&server, &recorder);
+    let err = client
+        .cancel_upload("upload_abc")
+        .await
+        .expect_err("out of quota");
+    assert_eq!(err.kind(), ErrorKind::RateLimited, "{err}");
+    assert_eq!(err.attempts(), 1, "{err}");
+    assert!(!err.is_retryable() && !err.is_transient(), "{err}");
+    // The next request of the client goes out at once: the quota is no rate limit to wait out.
+    client
+        .complete_upload("upload_abc")
+        .part_ids(["part_1"])
+        .await
+        .expect("not paused");
+    quota.assert_async().await;
+    ok.assert_async().await;
+    assert!(recorder.delays().is_empty(), "{:?}", recorder.delays());
+}

@@ -26,7 +26,7 @@ pub enum ErrorKind {
     Conflict,
     /// HTTP 422: the request was well-formed but not processable.
     Unprocessable,
-    /// HTTP 429: rate limited; see [`Error::retry_after`].
+    /// HTTP 429: rate limited; see [`Error::retry_after`](crate::Error::retry_after).
     RateLimited,
     /// HTTP 5xx: the server failed.
     Server,
@@ -35,7 +35,7 @@ pub enum ErrorKind {
     /// The connection failed or was dropped before a response was read.
     Connection,
     /// A response arrived but could not be decoded (HTML error page, malformed JSON, wrong
-    /// content type); see [`Error::body_snippet`].
+    /// content type); see [`Error::body_snippet`](crate::Error::body_snippet).
     Decode,
     /// The upload expired (one hour after creation, or its `expires_at`) or would expire before
     /// the remaining parts could be sent.
@@ -48,7 +48,7 @@ pub enum ErrorKind {
     /// A `complete` request's outcome is unknown: its answer was lost, timed out or could not be
     /// decoded, and a retry found the upload no longer pending. The upload has probably
     /// completed (check its File in the dashboard or with the Files API); it was not cancelled.
-    /// See [`Error::upload_id`].
+    /// See [`Error::upload_id`](crate::Error::upload_id).
     CompletionUnknown,
     /// A success answer that breaks the API's promise, e.g. a `complete` whose status is not
     /// `completed` or that carries no File.

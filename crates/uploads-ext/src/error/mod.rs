@@ -92,7 +92,15 @@ impl fmt::Display for Cleanup {
     }
 }
 
-/// The error type of every fallible operation in this crate. See the [module docs](self).
+/// The error type of every fallible operation in this crate.
+///
+/// Opaque: match on [`Error::kind`] (a `#[non_exhaustive]` [`ErrorKind`]) and read the details
+/// through accessors ([`Error::status`], [`Error::api_error`], [`Error::request_id`],
+/// [`Error::retry_after`], [`Error::part`], [`Error::raw_response`], ...). No error holds the API
+/// key or request headers.
+///
+/// `Display` describes this error only, never its cause: print the chain with the cause's own
+/// `Display` (`{:#}` of anyhow, or a loop over [`source`](std::error::Error::source)).
 pub struct Error {
     inner: Box<Inner>,
 }

@@ -1,11 +1,6 @@
-//! Retry policy: which failures are retried, and how long to wait.
-//!
-//! Mirrors the official OpenAI SDKs: retry 408, 409, 429, 5xx, timeouts and connection errors
-//! (never other 4xx); `x-should-retry: true|false` overrides that decision; the server's
-//! `retry-after-ms` or `Retry-After` (seconds or HTTP-date) is honoured when it is positive and at
-//! most [`RetryPolicy::max_server_delay`] (default [`DEFAULT_MAX_SERVER_DELAY`]); otherwise the
-//! delay is exponential backoff with jitter: `initial_backoff * 2^(attempt-1)`, capped at
-//! `max_backoff`, scaled by a random factor in `[0.75, 1.0]`.
+//! Retries: the one decision whether a failure is retried (`classify.rs`), how long to wait
+//! ([`RetryPolicy`]), and the client-wide rate-limit pause (`gate.rs`). Imports only `error`
+//! and `rt`.
 
 mod classify;
 mod gate;
@@ -28,6 +23,15 @@ const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(500);
 const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(8);
 
 /// When and how to retry a failed request; built with [`RetryPolicy::builder`].
+///
+/// Which failures are retried mirrors the official OpenAI SDKs: 408, 409, 429, 5xx, timeouts and
+/// connection errors (never other 4xx, nor a 429 that says the quota is used up:
+/// `insufficient_quota`); `x-should-retry: true|false` overrides that decision. The server's
+/// `retry-after-ms` or `Retry-After` (seconds or HTTP-date) is honoured when it is positive and
+/// at most [`max_server_delay`](Self::max_server_delay); otherwise the delay is exponential
+/// backoff with jitter: `initial_backoff * 2^(retry-1)`, capped at `max_backoff`, scaled by a
+/// random factor in `[0.75, 1.0]`. A rate limit pauses every upload of the client, not only the
+/// request that met it.
 ///
 /// ```
 /// use std::time::Duration;
@@ -90,7 +94,7 @@ impl RetryPolicy {
         self.max_backoff
     }
 
-    /// The largest server-requested delay honoured as-is (see the [module docs](self)).
+    /// The largest server-requested delay honoured as-is.
     pub fn max_server_delay(&self) -> Duration {
         self.max_server_delay
     }
@@ -119,7 +123,7 @@ pub struct RetryPolicyBuilder {
 }
 
 impl RetryPolicyBuilder {
-    /// Retries after the first attempt (default [`DEFAULT_MAX_RETRIES`]; 0 disables retrying).
+    /// Retries after the first attempt (default [`DEFAULT_MAX_RETRIES`](crate::limits::DEFAULT_MAX_RETRIES); 0 disables retrying).
     pub fn max_retries(mut self, retries: u32) -> Self {
         self.policy.max_retries = retries;
         self
@@ -138,7 +142,8 @@ impl RetryPolicyBuilder {
     }
 
     /// The largest server-requested delay honoured as-is (default
-    /// [`DEFAULT_MAX_SERVER_DELAY`]); a longer one falls back to backoff.
+    /// [`DEFAULT_MAX_SERVER_DELAY`](crate::limits::DEFAULT_MAX_SERVER_DELAY)); a longer one
+    /// falls back to backoff.
     pub fn max_server_delay(mut self, delay: Duration) -> Self {
         self.policy.max_server_delay = delay;
         self
