@@ -1,18 +1,11 @@
 //! The yardsticks of the upload rows: `md5sum` of the file, and the same read-and-hash loop in
-//! this process with uploads-ext's md5 and with the `md-5` crate's (0.10 and 0.11).
+//! this process with the `md-5` crate 0.11 (what uploads-ext hashes with) and 0.10.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
 use crate::{Measurement, MIB};
-
-// uploads-ext's md5 is private to it; compiled here from its source to be measured.
-// (Its own unit tests need uploads-ext's crate root, so it is left out of the bench's tests.)
-#[cfg(not(test))]
-#[path = "../../uploads-ext/src/digest.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod ext_digest;
 
 /// Times `md5sum` of the file (or, where it is missing, the same hashing in this process).
 pub(crate) fn md5sum_of(file: &Path) -> Measurement {
@@ -35,11 +28,9 @@ pub(crate) fn md5sum_of(file: &Path) -> Measurement {
 /// Which md5 implementation [`md5_in_process`] uses.
 #[derive(Clone, Copy)]
 pub(crate) enum Hasher {
-    /// The one uploads-ext uploads with.
-    UploadsExt,
-    /// The `md-5` crate 0.10's portable code (what uploads-ext used before).
+    /// The `md-5` crate 0.10's portable code.
     Md5Crate,
-    /// The `md-5` crate 0.11's portable code.
+    /// The `md-5` crate 0.11's portable code (what uploads-ext hashes with).
     Md5Crate011,
 }
 
@@ -48,15 +39,6 @@ pub(crate) fn md5_in_process(file: &Path, hasher: Hasher) -> Measurement {
     use md5::Digest;
     let started = Instant::now();
     let bytes = match hasher {
-        #[cfg(test)]
-        Hasher::UploadsExt => unreachable!("not built into the bench's tests"),
-        #[cfg(not(test))]
-        Hasher::UploadsExt => {
-            let mut md5 = ext_digest::Md5::new();
-            let bytes = read_into(file, &mut md5);
-            std::hint::black_box(md5.finalize());
-            bytes
-        }
         Hasher::Md5Crate => {
             let mut md5 = md5::Md5::new();
             let bytes = read_into(file, &mut md5);
