@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::{json, Value};
-use uploads_ext::part::ByteStream;
+use uploads_ext::ByteStream;
 use uploads_ext::{Client, ErrorKind, PartBody, Purpose, UploadStatus};
 
 /// Readiness polling: at most this many connection attempts...

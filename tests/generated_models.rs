@@ -186,9 +186,12 @@ async fn part_body_comes_from_memory_with_name_and_content_type() {
         .file_name("chunk.jsonl")
         .mime_str("application/jsonl")
         .unwrap();
-    let got = uploads_api::add_upload_part(&config(&server), "upload_1", part)
-        .await
-        .expect("part accepted");
+    let got = uploads_api::add_upload_part(
+        &config(&server),
+        uploads_api::AddUploadPartParams::new("upload_1".into(), part),
+    )
+    .await
+    .expect("part accepted");
     assert_eq!(got.id, "part_1");
     mock.assert_async().await;
 }
@@ -211,9 +214,12 @@ async fn part_body_can_be_a_stream_of_known_length() {
         .file_name("p.bin")
         .mime_str("application/octet-stream")
         .unwrap();
-    uploads_api::add_upload_part(&config(&server), "upload_1", part)
-        .await
-        .expect("streamed part accepted");
+    uploads_api::add_upload_part(
+        &config(&server),
+        uploads_api::AddUploadPartParams::new("upload_1".into(), part),
+    )
+    .await
+    .expect("streamed part accepted");
     mock.assert_async().await;
 }
 
@@ -229,9 +235,12 @@ async fn errors_keep_status_body_and_headers() {
         .with_body(r#"{"error":{"message":"slow down","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#)
         .create_async()
         .await;
-    let err = uploads_api::cancel_upload(&config(&server), "upload_1")
-        .await
-        .expect_err("429 is an error");
+    let err = uploads_api::cancel_upload(
+        &config(&server),
+        uploads_api::CancelUploadParams::new("upload_1".into()),
+    )
+    .await
+    .expect_err("429 is an error");
     let Error::ResponseError(response) = err else {
         panic!("expected a response error, got {err:?}");
     };
@@ -290,9 +299,12 @@ async fn path_parameters_are_percent_encoded_as_path_segments() {
         )
         .create_async()
         .await;
-    let upload = uploads_api::cancel_upload(&config(&server), "upload 1+2/x")
-        .await
-        .expect("encoded path matched");
+    let upload = uploads_api::cancel_upload(
+        &config(&server),
+        uploads_api::CancelUploadParams::new("upload 1+2/x".into()),
+    )
+    .await
+    .expect("encoded path matched");
     assert_eq!(upload.id, "upload 1+2/x");
     mock.assert_async().await;
 }

@@ -313,10 +313,13 @@ fn parent(args: &Args) {
         target: None,
     });
     for (scenario, hasher) in [
-        ("md5 in process: uploads-ext's digest", Hasher::UploadsExt),
         (
-            "md5 in process: the md-5 crate (portable)",
+            "md5 in process: the md-5 crate 0.10 (portable)",
             Hasher::Md5Crate,
+        ),
+        (
+            "md5 in process: the md-5 crate 0.11 (uploads-ext's)",
+            Hasher::Md5Crate011,
         ),
     ] {
         eprintln!("{scenario}");

@@ -1,5 +1,5 @@
 //! The yardsticks of the upload rows: `md5sum` of the file, and the same read-and-hash loop in
-//! this process with uploads-ext's md5 and with the `md-5` crate's.
+//! this process with the `md-5` crate 0.11 (what uploads-ext hashes with) and 0.10.
 
 use std::path::Path;
 use std::process::Command;
@@ -28,10 +28,10 @@ pub(crate) fn md5sum_of(file: &Path) -> Measurement {
 /// Which md5 implementation [`md5_in_process`] uses.
 #[derive(Clone, Copy)]
 pub(crate) enum Hasher {
-    /// The one uploads-ext uploads with.
-    UploadsExt,
-    /// The `md-5` crate's portable code (what uploads-ext used before).
+    /// The `md-5` crate 0.10's portable code.
     Md5Crate,
+    /// The `md-5` crate 0.11's portable code (what uploads-ext hashes with).
+    Md5Crate011,
 }
 
 /// Times reading the file in 1 MiB reads and hashing it in this process, as `md5sum` does.
@@ -39,15 +39,16 @@ pub(crate) fn md5_in_process(file: &Path, hasher: Hasher) -> Measurement {
     use md5::Digest;
     let started = Instant::now();
     let bytes = match hasher {
-        Hasher::UploadsExt => {
-            let mut md5 = uploads_ext::digest::Md5::new();
+        Hasher::Md5Crate => {
+            let mut md5 = md5::Md5::new();
             let bytes = read_into(file, &mut md5);
             std::hint::black_box(md5.finalize());
             bytes
         }
-        Hasher::Md5Crate => {
-            let mut md5 = md5::Md5::new();
-            let bytes = read_into(file, &mut md5);
+        Hasher::Md5Crate011 => {
+            use md5_011::Digest as _;
+            let mut md5 = md5_011::Md5::new();
+            let bytes = read_into(file, &mut Updates(|chunk: &[u8]| md5.update(chunk)));
             std::hint::black_box(md5.finalize());
             bytes
         }
@@ -73,5 +74,19 @@ fn read_into(file: &Path, hasher: &mut impl std::io::Write) -> u64 {
         }
         bytes += n as u64;
         hasher.write_all(&buf[..n]).unwrap();
+    }
+}
+
+/// An `io::Write` over a hasher's `update`, for hashers that are not `io::Write` themselves.
+struct Updates<F: FnMut(&[u8])>(F);
+
+impl<F: FnMut(&[u8])> std::io::Write for Updates<F> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        (self.0)(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }

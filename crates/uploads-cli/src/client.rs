@@ -52,8 +52,8 @@ pub fn client_with(
 pub fn client_for_one(args: &ClientArgs, concurrency: Option<usize>) -> Result<Client, Failure> {
     client_with(args, |builder| match concurrency {
         Some(c) => builder.max_parts_in_flight(c.clamp(
-            uploads_ext::budget::DEFAULT_MAX_PARTS_IN_FLIGHT,
-            uploads_ext::budget::MAX_PARTS_IN_FLIGHT,
+            uploads_ext::limits::DEFAULT_MAX_PARTS_IN_FLIGHT,
+            uploads_ext::limits::MAX_PARTS_IN_FLIGHT,
         )),
         None => builder,
     })

@@ -12,9 +12,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use indicatif::HumanBytes;
 use sha2::{Digest, Sha256};
-use uploads_ext::retry::RetryPolicy;
-use uploads_ext::upload::{auto_part_size, DEFAULT_CONCURRENCY};
-use uploads_ext::{Client, Purpose, MAX_UPLOAD_BYTES};
+use uploads_ext::limits::{DEFAULT_CONCURRENCY, MAX_UPLOAD_BYTES};
+use uploads_ext::upload::auto_part_size;
+use uploads_ext::RetryPolicy;
+use uploads_ext::{Client, Purpose};
 use uploads_fake::{FakeConfig, FakeServer, Faults, RetryHint};
 
 use crate::args::DemoArgs;
@@ -31,12 +32,11 @@ pub const FAULT_SEED: u64 = 7;
 /// Retry policy with `--faults`: more retries than the default 2 (which could, rarely, give up
 /// on a part) and shorter backoff, so that the demo stays quick.
 pub fn fault_retry_policy() -> RetryPolicy {
-    RetryPolicy {
-        max_retries: 6,
-        initial_backoff: Duration::from_millis(100),
-        max_backoff: Duration::from_secs(1),
-        ..RetryPolicy::default()
-    }
+    RetryPolicy::builder()
+        .max_retries(6)
+        .initial_backoff(Duration::from_millis(100))
+        .max_backoff(Duration::from_secs(1))
+        .build()
 }
 
 /// Runs the demo.

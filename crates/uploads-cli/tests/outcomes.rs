@@ -8,9 +8,7 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use uploads_fake::{
-    FakeConfig, FakeServer, Fault, FaultPlan, Faults, Operation, Route, UploadStatus,
-};
+use uploads_fake::{FakeConfig, FakeServer, Fault, FaultPlan, Faults, Route, UploadStatus};
 
 fn faulty(faults: Faults) -> FakeServer {
     FakeServer::start_background(FakeConfig::default().with_faults(faults))
@@ -163,7 +161,7 @@ fn a_complete_answer_lost_after_the_fake_committed_exits_3_and_the_upload_comple
     let snapshot = server.upload(&id).unwrap();
     assert_eq!(snapshot.status, UploadStatus::Completed);
     assert_eq!(snapshot.content_sha256.as_deref(), Some(sha.as_str()));
-    assert_eq!(server.stats().requests.get(Operation::Cancel), 0);
+    assert_eq!(server.stats().requests.get(Route::Cancel), 0);
     assert!(
         journal.exists(),
         "the journal should keep the completing state"
@@ -334,7 +332,7 @@ fn max_retries_bounds_the_attempts_per_request() {
             retries,
         ]));
         assert_eq!(out.code, Some(1), "{out:#?}");
-        server.stats().requests.get(Operation::AddPart)
+        server.stats().requests.get(Route::AddPart)
     };
     // One part: every round gives it 1 + N attempts.
     let none = part_requests("0");

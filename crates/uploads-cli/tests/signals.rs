@@ -8,7 +8,7 @@
 mod common;
 
 use common::*;
-use uploads_fake::{FakeConfig, FakeServer, Faults, Operation, UploadStatus};
+use uploads_fake::{FakeConfig, FakeServer, Faults, Route, UploadStatus};
 
 /// `upload FILE` with 4 parts of 64 KiB, 2 at a time.
 fn upload_args(path: &std::path::Path) -> Vec<std::ffi::OsString> {
@@ -135,7 +135,7 @@ fn server_with_stalled_cancel() -> FakeServer {
         FakeConfig::default().with_faults(
             Faults::none()
                 .with_stall(1.0, std::time::Duration::from_secs(60))
-                .with_apply_to([Operation::Cancel]),
+                .with_apply_to([Route::Cancel]),
         ),
     )
     .expect("fake server starts")
@@ -168,7 +168,7 @@ fn the_wait_for_cleanup_after_sigterm_is_bounded() {
     }
     // The CLI did not wait for the stalled cancel: the upload is still pending.
     assert_eq!(server.upload(&id).unwrap().status, UploadStatus::Pending);
-    assert!(server.stats().requests.get(Operation::Cancel) <= 1);
+    assert!(server.stats().requests.get(Route::Cancel) <= 1);
 }
 
 #[test]

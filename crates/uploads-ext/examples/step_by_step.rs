@@ -5,7 +5,7 @@
 //! cargo run -p uploads-ext --example step_by_step
 //! ```
 
-use uploads_ext::digest::Md5;
+use md5::{Digest, Md5};
 use uploads_ext::{Client, PartBody, Purpose};
 use uploads_fake::FakeServer;
 
@@ -43,11 +43,12 @@ async fn main() -> uploads_ext::Result<()> {
             }
         }
     }
-    let md5 = uploads_ext::MD5_ENCODING.encode(&Md5::digest(&content));
+    // Any md5 implementation will do (here the `md-5` crate); the SDK sends it as hex.
+    let md5: [u8; 16] = Md5::digest(&content).into();
     let done = client
         .complete_upload(&upload.id)
         .part_ids(part_ids)
-        .md5(md5)
+        .md5_digest(md5)
         .await?;
     println!(
         "completed {}: file {} with {} bytes",

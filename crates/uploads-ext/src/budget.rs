@@ -1,9 +1,10 @@
-//! One budget per client: what every upload of a [`Client`] shares.
+//! The parts-in-flight budget of a client: a fair permit pool every upload of a
+//! [`Client`](crate::Client) shares. A leaf: it knows nothing of the client that holds it.
 //!
 //! - **Parts in flight.** Each part of every upload started from a client (and from clients
-//!   derived with [`Client::with_options`]) holds a permit of one semaphore from before its body
+//!   derived with [`Client::with_options`](crate::Client::with_options)) holds a permit of one semaphore from before its body
 //!   is read until its last attempt ends. So at most
-//!   [`max_parts_in_flight`](ClientBuilder::max_parts_in_flight) parts are in flight across all
+//!   [`max_parts_in_flight`](crate::ClientBuilder::max_parts_in_flight) parts are in flight across all
 //!   uploads, and each upload stays within its own
 //!   [`concurrency`](crate::UploadFileBuilder::concurrency) too. A reader's part buffer is only
 //!   allocated under a permit, so memory for reader sources is bounded by the budget times the
@@ -12,9 +13,11 @@
 //!   an upload asks for one permit at a time (its next part), so uploads take turns: a big file
 //!   does not starve small ones, and a small file waits for at most one part of each other
 //!   upload, not for a big one's whole queue.
-//! - **One rate-limit pause.** A 429 on any request of the client (a limit of the organisation,
-//!   not of one upload) pauses every upload's parts, creates and completes for the time the
-//!   server asked. Cancels are not held back by it: a cleanup must stay within its own bound.
+//!
+//! The client also holds one rate-limit pause for all its uploads (`retry/gate.rs`): a 429 on
+//! any request (a limit of the organisation, not of one upload) pauses every upload's parts,
+//! creates and completes for the time the server asked. Cancels are not held back by it: a
+//! cleanup must stay within its own bound.
 //!
 //! ```
 //! use uploads_ext::Client;
@@ -31,24 +34,20 @@ use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::client::Client;
-use crate::config::ClientBuilder;
 use crate::error::{Error, Result};
-use crate::retry::BackoffGate;
 
 /// Parts in flight across all uploads of a client unless
-/// [`ClientBuilder::max_parts_in_flight`] says otherwise: two uploads at the default
+/// [`ClientBuilder::max_parts_in_flight`](crate::ClientBuilder::max_parts_in_flight) says otherwise: two uploads at the default
 /// concurrency run at full speed, and 200 uploads do not open 1,600 connections.
 pub const DEFAULT_MAX_PARTS_IN_FLIGHT: usize = 16;
-/// Largest [`ClientBuilder::max_parts_in_flight`] accepted.
+/// Largest [`ClientBuilder::max_parts_in_flight`](crate::ClientBuilder::max_parts_in_flight) accepted.
 pub const MAX_PARTS_IN_FLIGHT: usize = 1024;
 
-/// The state all uploads of a client share: the part budget and the rate-limit gate.
+/// The parts-in-flight budget all uploads of a client share: a fair permit pool.
 #[derive(Debug)]
 pub(crate) struct Budget {
     parts: Arc<Semaphore>,
     limit: usize,
-    gate: BackoffGate,
 }
 
 impl Budget {
@@ -63,7 +62,6 @@ impl Budget {
         Ok(Budget {
             parts: Arc::new(Semaphore::new(limit)),
             limit,
-            gate: BackoffGate::default(),
         })
     }
 
@@ -76,39 +74,14 @@ impl Budget {
             .expect("the part budget's semaphore is never closed")
     }
 
-    /// The client-wide rate-limit pause.
-    pub(crate) fn gate(&self) -> &BackoffGate {
-        &self.gate
+    /// The most parts in flight at once.
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
     }
 
     /// Parts currently holding a permit.
     pub(crate) fn in_use(&self) -> usize {
         self.limit - self.parts.available_permits()
-    }
-}
-
-impl ClientBuilder {
-    /// Most parts in flight at once across all uploads of the client (and of clients derived
-    /// from it with [`Client::with_options`]), default [`DEFAULT_MAX_PARTS_IN_FLIGHT`], 1 to
-    /// [`MAX_PARTS_IN_FLIGHT`]. Each upload's own
-    /// [`concurrency`](crate::UploadFileBuilder::concurrency) applies within it, so one upload
-    /// runs `min(concurrency, max_parts_in_flight)` parts at once. See [`crate::budget`].
-    pub fn max_parts_in_flight(mut self, parts: usize) -> Self {
-        self.max_parts_in_flight = Some(parts);
-        self
-    }
-}
-
-impl Client {
-    /// The client's budget of parts in flight across all its uploads
-    /// ([`ClientBuilder::max_parts_in_flight`]).
-    pub fn max_parts_in_flight(&self) -> usize {
-        self.budget().limit
-    }
-
-    /// Parts of this client's uploads in flight right now (holding a share of the budget).
-    pub fn parts_in_flight(&self) -> usize {
-        self.budget().in_use()
     }
 }
 

@@ -24,20 +24,42 @@
 //! [`Client::add_upload_part`], [`Client::complete_upload`], [`Client::cancel_upload`]).
 //!
 //! ## Layout
-//! - [`config`]: [`ClientBuilder`], environment defaults, default headers, the redacted [`ApiKey`].
-//! - [`client`]: [`Client`] and the request builders.
-//! - [`batch`]: many files (a list or a directory) in one call, sharing the client's budget.
-//! - [`budget`]: what all uploads of a client share: parts in flight, the rate-limit pause.
-//! - [`options`]: [`RequestOptions`] (timeout, retries, headers) for one request or a derived
-//!   client ([`Client::with_options`]).
+//! The public API is the crate root plus [`upload`], [`batch`], [`limits`] and [`http`]. The
+//! modules read bottom-up; a module imports only modules listed before it (no import circles):
+//! - `limits`: every limit and default, gathered from where each is enforced (nothing imports it).
+//! - `error/`: [`Error`] (`mod.rs`), [`ErrorKind`] (`kind.rs`), [`ApiError`] (`api.rs`), the raw
+//!   answer [`RawResponse`] and the headers read from it (`raw.rs`), decoding of responses and
+//!   transport failures in one place (`convert.rs`), failures of a body's own source (`local.rs`).
+//!   Imports nothing of the crate.
+//! - `rt`: the sleeping and wall-clock seams (hidden: for tests). `types`: the API's objects.
+//! - `retry/`: the one retry decision, a `RetryAction` (`classify.rs`: retry? after what the
+//!   server asked? pause every upload of the client?), the [`RetryPolicy`] (`mod.rs`), the
+//!   client-wide rate-limit pause (`gate.rs`). Imports `error` and `rt`.
+//! - `budget`: the parts-in-flight permit pool. `options`: [`RequestOptions`] and header rules.
+//!   `part`: [`PartBody`], the replayable bytes of one part. `timeout`: the per-attempt bound on
+//!   time without progress and [`format_duration`]. `digest`: the md5 uploads compute.
+//! - `client/`: [`Client`] and its entry points (`mod.rs`), [`ClientBuilder`] and [`ApiKey`]
+//!   (`builder.rs`), the request builders (`requests.rs`), create-request validation
+//!   (`validate.rs`), the request engine (`execute.rs`), the client's settings and what its
+//!   uploads share (`shared.rs`).
 //! - [`upload`]: the chunked, parallel, resumable upload of a file, bytes or a reader.
-//! - [`error`]: [`Error`], [`ErrorKind`], [`ApiError`].
-//! - [`retry`]: which failures are retried and how long to wait.
-//! - [`rt`]: the sleeping and wall-clock seams.
-//! - [`part`]: [`PartBody`], the replayable bytes of one part.
-//! - [`digest`]: the fast, portable md5 that `complete` takes, for step-by-step uploads.
-//! - [`types`]: the API's objects ([`Upload`], [`UploadPart`], ...), `#[non_exhaustive]`, with
-//!   open enums and `u64` sizes, so an additive change of the API is not a breaking release.
+//! - [`batch`]: many files (a list or a directory) in one call, sharing the client's budget.
+//!
+//! ## Foreign types in the API
+//! A type of another crate appears in the public API only when it is the ecosystem's common
+//! vocabulary, and then it is re-exported so that naming it needs no dependency of your own and
+//! no version matching:
+//! - `http` types through reqwest ([`http::StatusCode`], [`http::HeaderMap`]) for statuses and
+//!   headers; `bytes::Bytes` (through `impl Into<Bytes>`) for bodies in memory; `tokio`'s
+//!   `AsyncRead` for readers and `futures`' `Stream` in [`ByteStream`]; [`CancellationToken`]
+//!   (`tokio-util`) to cancel.
+//! - Never in the API: `reqwest::Client`'s request and error types (errors are mapped into
+//!   [`Error`], whose `source()` may hold one but is typed `dyn Error`), the generated crate's
+//!   operations and errors, `serde_json` values, the md5 implementation.
+//! - The one exception is [`ClientBuilder::http_client`], which takes a `reqwest::Client` so you
+//!   can configure proxies and TLS yourself; it follows this crate's reqwest major version.
+//! - Upgrading one of these crates to an incompatible major version is a breaking release of
+//!   this crate. `cargo semver-checks` against the last commit checks the rest.
 //!
 //! ## Features
 //! - `rustls` (default): TLS through rustls, no system OpenSSL needed.
@@ -56,33 +78,49 @@
 #![deny(missing_docs)]
 
 pub mod batch;
-pub mod budget;
-pub mod client;
-pub mod config;
-pub mod digest;
-pub mod error;
-pub mod options;
-pub mod part;
-pub mod retry;
+mod budget;
+mod client;
+mod digest;
+mod error;
+pub mod limits;
+mod options;
+mod part;
+mod retry;
+#[doc(hidden)]
 pub mod rt;
 mod timeout;
-pub mod types;
+mod types;
 pub mod upload;
 
 pub use batch::{BatchBuilder, BatchHandle, BatchProgress, BatchSummary, FileOutcome, FileResult};
-pub use client::{Client, MAX_UPLOAD_BYTES};
-pub use config::{ApiKey, ClientBuilder};
-pub use error::{ApiError, Cleanup, Error, ErrorKind, PartContext, Result};
+pub use client::{
+    AddPartBuilder, ApiKey, CancelUploadBuilder, Client, ClientBuilder, CompleteUploadBuilder,
+    CreateUploadBuilder,
+};
+pub use error::{ApiError, Cleanup, Error, ErrorKind, PartContext, RawResponse, Result};
 pub use options::RequestOptions;
-pub use part::{PartBody, MAX_PART_BYTES};
+pub use part::{ByteStream, PartBody};
+pub use retry::{RetryPolicy, RetryPolicyBuilder};
+pub use timeout::format_duration;
 pub use types::{
     FileObject, FilePurpose, FileStatus, OpenAiFile, Purpose, Upload, UploadObject, UploadPart,
     UploadPartObject, UploadStatus,
 };
 pub use upload::{
     Aborted, CompletedUpload, FailurePolicy, Progress, ResumeUploadBuilder, UploadFileBuilder,
-    UploadHandle, MD5_ENCODING,
+    UploadHandle,
 };
+
+/// Cancels an upload from outside (see [`UploadFileBuilder::cancellation_token`]); re-exported from
+/// `tokio-util` so that naming it needs no dependency of your own.
+pub use tokio_util::sync::CancellationToken;
+
+/// The HTTP types the API shows ([`Error::status`], [`RawResponse::headers`]), from the `http`
+/// crate through `reqwest`: re-exported so that naming them needs no dependency of your own.
+pub mod http {
+    pub use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+    pub use reqwest::StatusCode;
+}
 
 // Compiles the crate README's Rust examples as doc tests, so they cannot rot. (The repository
 // README's are compiled by the openai-uploads-spec-tests crate: they are not in this package.)

@@ -16,6 +16,7 @@ use futures_util::{Stream, StreamExt, TryStreamExt};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
+use crate::error::local::{LengthMismatch, SourceFailure};
 use crate::error::{Error, Result};
 
 /// Size of the reads that stream a file range: the memory one in-flight part holds.
@@ -83,7 +84,7 @@ impl PartBody {
         PartBody::with_source(Source::Bytes(bytes.into()))
     }
 
-    /// A part read from `range` of the file at `path`, streamed in [`FILE_READ_CHUNK`] reads
+    /// A part read from `range` of the file at `path`, streamed in 512 KiB reads
     /// (re-read from disk if the part is retried). Fails at send time if the file is shorter.
     pub fn file_range(path: impl AsRef<Path>, range: Range<u64>) -> PartBody {
         PartBody::with_source(Source::FileRange {
@@ -212,22 +213,6 @@ fn mark_source_errors(stream: ByteStream) -> ByteStream {
     Box::pin(stream.map_err(|e| std::io::Error::new(e.kind(), SourceFailure(e))))
 }
 
-/// An error yielded by a part's source (not by the network); see [`mark_source_errors`].
-#[derive(Debug)]
-pub(crate) struct SourceFailure(pub(crate) std::io::Error);
-
-impl fmt::Display for SourceFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl std::error::Error for SourceFailure {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.source()
-    }
-}
-
 /// Fails the stream if it yields more or fewer than `len` bytes, so a file that shrank or grew
 /// mid-part never sends a short or long part silently.
 fn exact_length(stream: ByteStream, len: u64) -> impl Stream<Item = std::io::Result<Bytes>> + Send {
@@ -268,27 +253,3 @@ fn length_error(seen: u64, len: u64) -> std::io::Error {
         },
     )
 }
-
-/// A part source that did not yield its declared length (the file changed under us).
-#[derive(Debug)]
-pub(crate) struct LengthMismatch {
-    pub(crate) seen: u64,
-    pub(crate) expected: u64,
-}
-
-impl fmt::Display for LengthMismatch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let relation = if self.seen > self.expected {
-            "more"
-        } else {
-            "fewer"
-        };
-        write!(
-            f,
-            "part source yielded {relation} bytes than its declared {} (the file changed?)",
-            self.expected
-        )
-    }
-}
-
-impl std::error::Error for LengthMismatch {}

@@ -1,4 +1,5 @@
 //! Runtime seams: how the client waits ([`Sleep`]) and reads the wall clock ([`Clock`]).
+//! Test seams, not API: hidden from the docs and outside semver promises.
 //!
 //! Tests inject a sleeper that advances a virtual monotonic clock instead of waiting, and a
 //! wall clock that is off by hours, so nothing needs slack constants.

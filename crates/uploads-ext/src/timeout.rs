@@ -15,6 +15,9 @@ use tokio::time::Instant;
 
 use crate::error::{Error, ErrorKind, Result};
 
+/// The old name, for code not yet moved to [`format_duration`].
+pub(crate) use format_duration as human;
+
 /// Shared "last progress" instant of one request's attempts.
 #[derive(Debug, Clone)]
 pub(crate) struct ProgressSignal {
@@ -67,7 +70,7 @@ pub(crate) async fn without_progress_for<T>(
                     // Sent or not, we cannot tell: the server may have performed it.
                     return Err(Error::new(
                         ErrorKind::Timeout,
-                        format!("no progress for {}", crate::timeout::human(limit)),
+                        format!("no progress for {}", format_duration(limit)),
                     )
                     .mark_outcome_unknown());
                 }
@@ -76,9 +79,17 @@ pub(crate) async fn without_progress_for<T>(
     }
 }
 
-/// A duration as people read it in an error message: `500 ms`, `8 s`, `1.5 s`, `10 min 00 s`,
-/// `2 h 03 min`; never `0ns`.
-pub(crate) fn human(d: Duration) -> String {
+/// A duration as people read it in a message: `500 ms`, `8 s`, `1.5 s`, `10 min 00 s`,
+/// `2 h 03 min`; never `0ns`. Every duration the SDK writes goes through it; front ends can
+/// reuse it so their messages read the same.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// assert_eq!(uploads_ext::format_duration(Duration::from_millis(1500)), "1.5 s");
+/// assert_eq!(uploads_ext::format_duration(Duration::from_secs(245)), "4 min 05 s");
+/// ```
+pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
     let secs = d.as_secs();
     if d.is_zero() {

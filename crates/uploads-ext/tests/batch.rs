@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{content, write_file};
-use uploads_ext::retry::RetryPolicy;
+use uploads_ext::RetryPolicy;
 use uploads_ext::{Client, ErrorKind, FileResult, Purpose};
 use uploads_fake::{FakeConfig, FakeServer, Faults, UploadStatus};
 
@@ -23,12 +23,13 @@ fn client_for(server: &FakeServer, budget: usize) -> Client {
         .base_url(server.base_url())
         .api_key(server.api_key())
         .max_parts_in_flight(budget)
-        .retry_policy(RetryPolicy {
-            max_retries: 5,
-            initial_backoff: Duration::from_millis(1),
-            max_backoff: Duration::from_millis(5),
-            ..RetryPolicy::default()
-        })
+        .retry_policy(
+            RetryPolicy::builder()
+                .max_retries(5)
+                .initial_backoff(Duration::from_millis(1))
+                .max_backoff(Duration::from_millis(5))
+                .build(),
+        )
         .build()
         .unwrap()
 }

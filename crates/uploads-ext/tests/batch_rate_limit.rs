@@ -12,7 +12,7 @@ use hyper::body::Incoming;
 use hyper::{Request, Response};
 use serde_json::json;
 use tokio::sync::watch;
-use uploads_ext::retry::{Sleep, SleepFuture};
+use uploads_ext::rt::{Sleep, SleepFuture};
 use uploads_ext::{Client, Purpose};
 
 const PAUSE: Duration = Duration::from_millis(300);

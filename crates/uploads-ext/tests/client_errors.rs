@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use mockito::ServerGuard;
 use serde_json::json;
-use uploads_ext::error::BODY_SNIPPET_CHARS;
+use uploads_ext::limits::BODY_SNIPPET_CHARS;
 use uploads_ext::{Client, ErrorKind};
 
 mod common;
@@ -75,7 +75,7 @@ async fn error_statuses_map_to_kinds_with_envelope_and_request_id() {
         assert!(err.body_snippet().is_none(), "an envelope was decoded");
         let api = err.api_error().expect("the envelope is decoded");
         assert_eq!(api.message, format!("failure number {status}"));
-        assert_eq!(api.kind.as_deref(), Some(error_type));
+        assert_eq!(api.error_type.as_deref(), Some(error_type));
         assert_eq!(api.param.as_deref(), Some("purpose"));
         assert_eq!(api.code.as_deref(), Some(format!("code_{status}").as_str()));
 
@@ -312,4 +312,38 @@ async fn the_per_attempt_timeout_applies_to_a_custom_http_client() {
         elapsed >= Duration::from_millis(200) && elapsed < Duration::from_secs(20),
         "{elapsed:?}"
     );
+}
+
+#[tokio::test]
+async fn the_raw_answer_is_kept_beside_the_typed_error() {
+    let mut server = mockito::Server::new_async().await;
+    let body = r#"{"error":{"message":"no such upload","type":"invalid_request_error","param":"upload_id","code":null}}"#;
+    let mock = server
+        .mock("POST", "/uploads/upload_abc/cancel")
+        .with_status(404)
+        .with_header("content-type", "application/json")
+        .with_header("x-request-id", "req_raw")
+        .with_header("openai-processing-ms", "17")
+        .with_body(body)
+        .expect(1)
+        .create_async()
+        .await;
+    let err = client(&server)
+        .cancel_upload("upload_abc")
+        .await
+        .expect_err("404");
+    mock.assert_async().await;
+    assert_eq!(
+        err.api_error().unwrap().error_type.as_deref(),
+        Some("invalid_request_error")
+    );
+    let raw = err.raw_response().expect("an answer arrived");
+    assert_eq!(raw.status().as_u16(), 404);
+    // Every header survives, not only the ones the SDK reads.
+    assert_eq!(raw.headers()["openai-processing-ms"], "17");
+    assert_eq!(raw.headers()["x-request-id"], "req_raw");
+    assert_eq!(raw.body_snippet(), body);
+    // A decoded envelope is not repeated as a body snippet.
+    assert_eq!(err.body_snippet(), None);
+    assert_eq!(err.kind().to_string(), "not found");
 }

@@ -232,8 +232,8 @@ async fn max_retries_per_request_and_per_derived_client() {
         common::run(&derived, op).await.unwrap_err();
         mock.assert_async().await;
         mock.remove_async().await;
-        assert_eq!(client.retry_policy().max_retries, 2);
-        assert_eq!(derived.retry_policy().max_retries, 1);
+        assert_eq!(client.retry_policy().max_retries(), 2);
+        assert_eq!(derived.retry_policy().max_retries(), 1);
     }
 }
 

@@ -9,8 +9,9 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use mockito::{Matcher, Mock, ServerGuard};
 use serde_json::json;
-use uploads_ext::part::ByteStream;
-use uploads_ext::retry::{RetryPolicy, Sleep, SleepFuture};
+use uploads_ext::rt::{Sleep, SleepFuture};
+use uploads_ext::ByteStream;
+use uploads_ext::RetryPolicy;
 use uploads_ext::{Client, ClientBuilder, ErrorKind, PartBody};
 
 mod common;
@@ -167,12 +168,13 @@ async fn backoff_doubles_and_caps_at_eight_seconds() {
     let mock = failing(&mut server, "/uploads/upload_abc/cancel", 500, 3).await;
     let recorder = Recorder::default();
     let client = builder(server.url(), &recorder)
-        .retry_policy(RetryPolicy {
-            max_retries: 2,
-            initial_backoff: Duration::from_millis(10),
-            max_backoff: Duration::from_millis(15),
-            ..RetryPolicy::default()
-        })
+        .retry_policy(
+            RetryPolicy::builder()
+                .max_retries(2)
+                .initial_backoff(Duration::from_millis(10))
+                .max_backoff(Duration::from_millis(15))
+                .build(),
+        )
         .build()
         .unwrap();
     run(&client, 3).await.expect_err("500s");
@@ -627,7 +629,15 @@ async fn a_failing_part_source_is_an_io_error_and_not_retried() {
         assert_eq!(err.attempts(), 1, "{kind:?}");
         assert_eq!(calls.load(Ordering::SeqCst), 1, "{kind:?}: not retried");
         assert!(recorder.delays().is_empty(), "{kind:?}");
-        assert!(err.to_string().contains("disk says no"), "{err}");
+        // The cause is in the source chain, not repeated by Display.
+        assert!(!err.to_string().contains("disk says no"), "{err}");
+        let mut chain = String::new();
+        let mut cause = std::error::Error::source(&err);
+        while let Some(c) = cause {
+            chain.push_str(&c.to_string());
+            cause = c.source();
+        }
+        assert!(chain.contains("disk says no"), "{chain}");
     }
 
     // A file that disappeared: Io, not retried.
@@ -650,4 +660,49 @@ async fn a_failing_part_source_is_an_io_error_and_not_retried() {
     assert_eq!(err.kind(), ErrorKind::Io, "{err}");
     assert_eq!(err.attempts(), 1);
     assert!(recorder.delays().is_empty());
+}
+
+#[tokio::test]
+async fn an_empty_quota_is_not_retried_and_pauses_no_other_request() {
+    let mut server = mockito::Server::new_async().await;
+    let quota = server
+        .mock("POST", "/uploads/upload_abc/cancel")
+        .with_status(429)
+        .with_header("content-type", "application/json")
+        .with_header("retry-after", "20")
+        .with_body(
+            json!({"error": {"message": "You exceeded your current quota",
+                             "type": "insufficient_quota", "param": null,
+                             "code": "insufficient_quota"}})
+            .to_string(),
+        )
+        .expect(1)
+        .create_async()
+        .await;
+    let ok = server
+        .mock("POST", "/uploads/upload_abc/complete")
+        .with_status(200)
+        .with_header("content-type", "application/json")
+        .with_body(upload_json())
+        .expect(1)
+        .create_async()
+        .await;
+    let recorder = Recorder::default();
+    let client = client(&server, &recorder);
+    let err = client
+        .cancel_upload("upload_abc")
+        .await
+        .expect_err("out of quota");
+    assert_eq!(err.kind(), ErrorKind::RateLimited, "{err}");
+    assert_eq!(err.attempts(), 1, "{err}");
+    assert!(!err.is_retryable() && !err.is_transient(), "{err}");
+    // The next request of the client goes out at once: the quota is no rate limit to wait out.
+    client
+        .complete_upload("upload_abc")
+        .part_ids(["part_1"])
+        .await
+        .expect("not paused");
+    quota.assert_async().await;
+    ok.assert_async().await;
+    assert!(recorder.delays().is_empty(), "{:?}", recorder.delays());
 }

@@ -8,8 +8,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use mockito::{Matcher, Mock, ServerGuard};
 use serde_json::json;
-use uploads_ext::part::ByteStream;
-use uploads_ext::{Client, ErrorKind, PartBody, Purpose, UploadStatus, MAX_PART_BYTES};
+use uploads_ext::limits::MAX_PART_BYTES;
+use uploads_ext::ByteStream;
+use uploads_ext::{Client, ErrorKind, PartBody, Purpose, UploadStatus};
 
 const KEY: &str = "sk-test-wire";
 

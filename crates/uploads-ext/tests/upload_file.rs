@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use md5::{Digest, Md5};
-use uploads_ext::retry::RetryPolicy;
 use uploads_ext::upload::{FailurePolicy, MAX_PARTS};
+use uploads_ext::RetryPolicy;
 use uploads_ext::{Cleanup, Client, ErrorKind, Purpose, UploadStatus};
 use uploads_fake::{FakeConfig, FakeServer, Faults, RetryHint, UploadStatus as FakeStatus};
 
@@ -18,12 +18,11 @@ const KIB: u64 = 1024;
 
 /// Retries quickly so fault tests stay fast (the policy itself is tested elsewhere).
 fn fast_retries(max: u32) -> RetryPolicy {
-    RetryPolicy {
-        max_retries: max,
-        initial_backoff: Duration::from_millis(1),
-        max_backoff: Duration::from_millis(5),
-        ..RetryPolicy::default()
-    }
+    RetryPolicy::builder()
+        .max_retries(max)
+        .initial_backoff(Duration::from_millis(1))
+        .max_backoff(Duration::from_millis(5))
+        .build()
 }
 
 fn client_for(server: &FakeServer, retries: RetryPolicy) -> Client {

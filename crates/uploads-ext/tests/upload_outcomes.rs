@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use mockito::{Matcher, Mock, ServerGuard};
 use serde_json::{json, Value};
-use uploads_ext::retry::RetryPolicy;
+use uploads_ext::RetryPolicy;
 use uploads_ext::{Cleanup, Client, CompletedUpload, ErrorKind, FailurePolicy, Purpose};
 
 const ID: &str = "upload_x";
@@ -50,12 +50,13 @@ fn client_with_backoff(server: &ServerGuard, timeout: Duration, backoff: Duratio
         .api_key("sk-test")
         .base_url(server.url())
         .timeout(timeout)
-        .retry_policy(RetryPolicy {
-            max_retries: 2,
-            initial_backoff: backoff,
-            max_backoff: backoff * 2,
-            ..RetryPolicy::default()
-        })
+        .retry_policy(
+            RetryPolicy::builder()
+                .max_retries(2)
+                .initial_backoff(backoff)
+                .max_backoff(backoff * 2)
+                .build(),
+        )
         .build()
         .unwrap()
 }

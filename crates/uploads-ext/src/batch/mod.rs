@@ -8,7 +8,7 @@
 //!
 //! - Every file is its own upload, with its own retries and failure policy: one file's failure
 //!   never cancels another.
-//! - Parts of all files share the client's budget ([`crate::budget`]): at most
+//! - Parts of all files share the client's budget ([`ClientBuilder::max_parts_in_flight`](crate::ClientBuilder::max_parts_in_flight)): at most
 //!   [`max_parts_in_flight`](crate::ClientBuilder::max_parts_in_flight) at once, taken in
 //!   turns, and one 429 pauses them all. At most
 //!   [`files_in_flight`](BatchBuilder::files_in_flight) files are started at once.

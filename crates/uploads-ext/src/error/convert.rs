@@ -1,41 +1,53 @@
-//! Conversions into [`Error`]: HTTP error responses, the generated crate's errors, reqwest's.
+//! Decoding into [`Error`], in one place: HTTP error responses (the body decoded once), the
+//! generated crate's errors, reqwest's.
 
 use openai_uploads_generated::apis::{Error as GeneratedError, ResponseContent};
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
+use serde::Serialize;
 
-use super::{Envelope, Error, ErrorKind, BODY_SNIPPET_CHARS};
+use super::api::{ApiError, Envelope};
+use super::local::{LengthMismatch, SourceFailure};
+use super::raw::{retry_after_from_headers, should_retry_header, RawResponse};
+use super::{Error, ErrorKind};
 
 impl Error {
-    /// Builds an error from an HTTP response that was not a success.
-    pub(crate) fn from_response(status: StatusCode, headers: &HeaderMap, body: &str) -> Error {
-        let api = serde_json::from_str::<Envelope>(body).ok().map(|e| e.error);
-        let kind = ErrorKind::from_status(status);
+    /// An error answer whose body was decoded (or not) into `api`: kept with the raw answer.
+    pub(super) fn from_decoded(
+        status: StatusCode,
+        headers: HeaderMap,
+        body: &str,
+        api: Option<ApiError>,
+    ) -> Error {
         let message = match &api {
             Some(api) if !api.message.is_empty() => api.message.clone(),
             _ => format!("HTTP {status}"),
         };
-        let mut err = Error::new(kind, message);
-        err.inner.status = Some(status);
-        err.inner.request_id = header_str(headers, "x-request-id");
-        err.inner.retry_after = crate::retry::classify::retry_after_from_headers(headers);
-        err.inner.should_retry_header = crate::retry::classify::should_retry_header(headers);
-        if api.is_none() {
-            err.inner.body_snippet = Some(snippet(body));
-        }
+        let mut err = Error::new(ErrorKind::from_status(status), message);
+        err.inner.retry_after = retry_after_from_headers(&headers);
+        err.inner.should_retry_header = should_retry_header(&headers);
+        err.inner.raw = Some(RawResponse::new(status, headers, body));
         err.inner.api = api;
         err
     }
 
-    /// Maps the generated crate's error; the generated type never reaches users.
-    pub(crate) fn from_generated<T>(err: GeneratedError<T>) -> Error {
+    /// Maps the generated crate's error; the generated type never reaches users. An error
+    /// answer's body was already parsed by the generated code (its `entity`): the envelope is
+    /// taken from that parse, not from the text again.
+    pub(crate) fn from_generated<T: Serialize>(err: GeneratedError<T>) -> Error {
         match err {
             GeneratedError::ResponseError(ResponseContent {
                 status,
                 headers,
                 content,
-                ..
-            }) => Error::from_response(status, &headers, &content),
+                entity,
+            }) => {
+                let api = entity
+                    .and_then(|e| serde_json::to_value(e).ok())
+                    .and_then(|v| serde_json::from_value::<Envelope>(v).ok())
+                    .map(|e| e.error);
+                Error::from_decoded(status, headers, &content, api)
+            }
             GeneratedError::UndecodableResponse(
                 ResponseContent {
                     status,
@@ -47,32 +59,28 @@ impl Error {
             ) => {
                 let mut err = Error::new(
                     ErrorKind::Decode,
-                    format!("could not decode the HTTP {status} response: {source}"),
+                    format!("could not decode the HTTP {} response", status.as_u16()),
                 )
                 .with_source(source);
-                err.inner.status = Some(status);
-                err.inner.request_id = header_str(&headers, "x-request-id");
-                err.inner.body_snippet = Some(snippet(&content));
                 // A success status means the server performed the request.
                 err.inner.outcome_unknown = status.is_success();
                 if status.is_success() {
-                    err.inner.undecoded_id = crate::retry::classify::object_id(&content);
+                    err.inner.undecoded_id = object_id(&content);
                 }
+                err.inner.raw = Some(RawResponse::new(status, headers, &content));
                 err
             }
             GeneratedError::Reqwest(e) => Error::from_reqwest(e),
-            GeneratedError::Serde(e) => Error::new(
-                ErrorKind::Decode,
-                format!("could not encode or decode JSON: {e}"),
-            )
-            .with_source(e),
+            GeneratedError::Serde(e) => {
+                Error::new(ErrorKind::Decode, "could not encode or decode JSON").with_source(e)
+            }
             GeneratedError::Io(e) => Error::io("I/O error", e),
         }
     }
 
     pub(crate) fn from_reqwest(e: reqwest::Error) -> Error {
-        // reqwest errors carry the URL but never headers; strip the URL anyway so the message
-        // stays short and no query string can leak.
+        // reqwest errors carry the URL but never headers; strip the URL anyway so no query
+        // string can leak through the source chain.
         let e = e.without_url();
         let (kind, what) = if let Some(kind) = local_body_failure(&e) {
             (kind, "the part's source failed")
@@ -87,27 +95,11 @@ impl Error {
         } else {
             (ErrorKind::Connection, "connection failed")
         };
-        let message = format!("{what}: {}", error_chain(&e));
         // Only a failed connect proves the request never reached the server.
         let unknown = matches!(kind, ErrorKind::Timeout | ErrorKind::Connection) && !e.is_connect();
-        let mut err = Error::new(kind, message).with_source(e);
+        let mut err = Error::new(kind, what).with_source(e);
         err.inner.outcome_unknown = unknown;
         err
-    }
-}
-
-fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-}
-
-fn snippet(body: &str) -> String {
-    let trimmed = body.trim();
-    match trimmed.char_indices().nth(BODY_SNIPPET_CHARS) {
-        Some((cut, _)) => format!("{}…", &trimmed[..cut]),
-        None => trimmed.to_owned(),
     }
 }
 
@@ -119,13 +111,13 @@ fn local_body_failure(e: &reqwest::Error) -> Option<ErrorKind> {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
             if io
                 .get_ref()
-                .is_some_and(|inner| inner.is::<crate::part::LengthMismatch>())
+                .is_some_and(|inner| inner.is::<LengthMismatch>())
             {
                 return Some(ErrorKind::FileChanged);
             }
             if io
                 .get_ref()
-                .is_some_and(|inner| inner.is::<crate::part::SourceFailure>())
+                .is_some_and(|inner| inner.is::<SourceFailure>())
             {
                 return Some(ErrorKind::Io);
             }
@@ -141,16 +133,43 @@ fn local_body_failure(e: &reqwest::Error) -> Option<ErrorKind> {
     None
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
+/// The top-level `"id"` string of a JSON-ish body that could not be decoded as the expected
+/// object, so that an Upload created behind an undecodable answer can still be named and cancelled.
+fn object_id(body: &str) -> Option<String> {
+    let plausible = |id: &str| {
+        !id.is_empty()
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(body) {
+        let id = map.get("id").and_then(|v| v.as_str())?;
+        return plausible(id).then(|| id.to_owned());
     }
-    out
+    // Truncated or malformed JSON: look for the first `"id": "..."`.
+    let at = body.find("\"id\"")?;
+    let rest = body[at + 4..].trim_start().strip_prefix(':')?.trim_start();
+    let rest = rest.strip_prefix('"')?;
+    let end = rest.find('"')?;
+    let id = &rest[..end];
+    plausible(id).then(|| id.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_id_from_json_and_from_broken_json() {
+        assert_eq!(
+            object_id(r#"{"id":"upload_1","x":1}"#).as_deref(),
+            Some("upload_1")
+        );
+        assert_eq!(
+            object_id(r#"{"object":"upload", "id" : "upload_2", "byt"#).as_deref(),
+            Some("upload_2")
+        );
+        assert_eq!(object_id("<html>502</html>"), None);
+        assert_eq!(object_id(r#"{"id": "bad id\u0000"}"#), None);
+    }
 }

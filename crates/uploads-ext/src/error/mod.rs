@@ -2,118 +2,32 @@
 //!
 //! [`Error`] is opaque: match on [`Error::kind`] (a `#[non_exhaustive]` [`ErrorKind`]) and read
 //! the details through accessors ([`Error::status`], [`Error::api_error`], [`Error::request_id`],
-//! [`Error::retry_after`], [`Error::part`], ...). Keeping the fields private lets the crate add
-//! context (for example the failing part of a chunked upload) without breaking callers, and keeps
-//! secrets out: no error ever holds the API key or request headers.
+//! [`Error::retry_after`], [`Error::part`], [`Error::raw_response`], ...). Keeping the fields
+//! private lets the crate add context (for example the failing part of a chunked upload) without
+//! breaking callers, and keeps secrets out: no error ever holds the API key or request headers.
+//!
+//! `Display` describes this error only, never its cause: print the chain with the cause's own
+//! `Display` (`{:#}` of anyhow, `std::error::Report`, or a loop over [`source`](std::error::Error::source)).
+//!
+//! This module imports nothing of the crate: everything above it builds errors, it builds on
+//! nothing. Whether an error is worth retrying is decided in `retry/classify.rs`.
 
 use std::fmt;
 use std::ops::Range;
 use std::time::Duration;
 
+mod api;
 mod convert;
+mod kind;
+pub(crate) mod local;
+mod raw;
 
+use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
-use serde::Deserialize;
 
-/// How many characters of an undecodable response body an [`Error`] keeps.
-pub const BODY_SNIPPET_CHARS: usize = 512;
-
-/// What went wrong, broadly. New kinds may be added: match with a wildcard arm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// Input rejected before any request was sent (missing field, size limit, empty file, ...).
-    InvalidInput,
-    /// A local file could not be read (missing, unreadable) while preparing or sending an upload.
-    Io,
-    /// The file changed (size or modification time) during the upload or since the journal.
-    FileChanged,
-    /// HTTP 400 or another 4xx status without a kind of its own.
-    BadRequest,
-    /// HTTP 401: the API key is missing, wrong or revoked.
-    Authentication,
-    /// HTTP 403: the key may not do this.
-    PermissionDenied,
-    /// HTTP 404: no such upload (or wrong base URL).
-    NotFound,
-    /// HTTP 409: conflicting state.
-    Conflict,
-    /// HTTP 422: the request was well-formed but not processable.
-    Unprocessable,
-    /// HTTP 429: rate limited; see [`Error::retry_after`].
-    RateLimited,
-    /// HTTP 5xx: the server failed.
-    Server,
-    /// The request timed out (connect or whole-request timeout).
-    Timeout,
-    /// The connection failed or was dropped before a response was read.
-    Connection,
-    /// A response arrived but could not be decoded (HTML error page, malformed JSON, wrong
-    /// content type); see [`Error::body_snippet`].
-    Decode,
-    /// The upload expired (one hour after creation, or its `expires_at`) or would expire before
-    /// the remaining parts could be sent.
-    Expired,
-    /// The upload was cancelled: by the caller (handle or dropped future), or on the server.
-    Cancelled,
-    /// A resume journal is unusable (unreadable, wrong version, for another upload/file, or
-    /// locked by another process resuming it).
-    Journal,
-    /// A `complete` request's outcome is unknown: its answer was lost, timed out or could not be
-    /// decoded, and a retry found the upload no longer pending. The upload has probably
-    /// completed (check its File in the dashboard or with the Files API); it was not cancelled.
-    /// See [`Error::upload_id`].
-    CompletionUnknown,
-    /// A success answer that breaks the API's promise, e.g. a `complete` whose status is not
-    /// `completed` or that carries no File.
-    UnexpectedResponse,
-}
-
-impl ErrorKind {
-    fn from_status(status: StatusCode) -> ErrorKind {
-        match status.as_u16() {
-            401 => ErrorKind::Authentication,
-            403 => ErrorKind::PermissionDenied,
-            404 => ErrorKind::NotFound,
-            409 => ErrorKind::Conflict,
-            422 => ErrorKind::Unprocessable,
-            429 => ErrorKind::RateLimited,
-            s if s >= 500 => ErrorKind::Server,
-            _ => ErrorKind::BadRequest,
-        }
-    }
-}
-
-/// The API's error envelope: `{"error": {"message", "type", "param", "code"}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[non_exhaustive]
-pub struct ApiError {
-    /// Human-readable message from the API.
-    #[serde(default)]
-    pub message: String,
-    /// Error type, e.g. `invalid_request_error`.
-    #[serde(rename = "type", default)]
-    pub kind: Option<String>,
-    /// The request parameter at fault, when the API names one.
-    #[serde(default)]
-    pub param: Option<String>,
-    /// Machine-readable code, e.g. `invalid_api_key` (may be a string or number upstream).
-    #[serde(default, deserialize_with = "string_or_number")]
-    pub code: Option<String>,
-}
-
-fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Option::<serde_json::Value>::deserialize(d)? {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(s)) => Some(s),
-        Some(other) => Some(other.to_string()),
-    })
-}
-
-#[derive(Deserialize)]
-struct Envelope {
-    error: ApiError,
-}
+pub use api::ApiError;
+pub use kind::ErrorKind;
+pub use raw::{RawResponse, BODY_SNIPPET_CHARS};
 
 /// The part of a chunked upload an error is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,7 +92,15 @@ impl fmt::Display for Cleanup {
     }
 }
 
-/// The error type of every fallible operation in this crate. See the [module docs](self).
+/// The error type of every fallible operation in this crate.
+///
+/// Opaque: match on [`Error::kind`] (a `#[non_exhaustive]` [`ErrorKind`]) and read the details
+/// through accessors ([`Error::status`], [`Error::api_error`], [`Error::request_id`],
+/// [`Error::retry_after`], [`Error::part`], [`Error::raw_response`], ...). No error holds the API
+/// key or request headers.
+///
+/// `Display` describes this error only, never its cause: print the chain with the cause's own
+/// `Display` (`{:#}` of anyhow, or a loop over [`source`](std::error::Error::source)).
 pub struct Error {
     inner: Box<Inner>,
 }
@@ -188,12 +110,13 @@ struct Inner {
     message: String,
     operation: Option<&'static str>,
     upload_id: Option<String>,
-    status: Option<StatusCode>,
+    /// The HTTP answer this error was decoded from, if one arrived.
+    raw: Option<RawResponse>,
+    /// The envelope decoded from `raw`'s body (decoded once, when the error is built).
     api: Option<ApiError>,
-    request_id: Option<String>,
+    /// Read from `raw`'s headers when the error is built (an HTTP-date is relative to then).
     retry_after: Option<Duration>,
     should_retry_header: Option<bool>,
-    body_snippet: Option<String>,
     part: Option<PartContext>,
     attempts: u32,
     cleanup: Option<Cleanup>,
@@ -208,19 +131,27 @@ struct Inner {
 }
 
 impl Error {
-    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+    /// An error of `kind` with `message`, e.g. to stand in for the SDK in your own tests.
+    /// Errors of HTTP answers are built with [`Error::from_http_response`].
+    ///
+    /// ```
+    /// use uploads_ext::{Error, ErrorKind};
+    ///
+    /// let err = Error::new(ErrorKind::Timeout, "no progress for 10 s");
+    /// assert!(err.is_timeout());
+    /// assert_eq!(err.to_string(), "no progress for 10 s");
+    /// ```
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
         Error {
             inner: Box::new(Inner {
                 kind,
                 message: message.into(),
                 operation: None,
                 upload_id: None,
-                status: None,
+                raw: None,
                 api: None,
-                request_id: None,
                 retry_after: None,
                 should_retry_header: None,
-                body_snippet: None,
                 part: None,
                 attempts: 0,
                 cleanup: None,
@@ -232,13 +163,35 @@ impl Error {
         }
     }
 
+    /// The error the SDK makes of an HTTP answer that is not a success: the kind from the status,
+    /// the API's error envelope decoded from `body`, the request id and retry hints from
+    /// `headers`. For your own tests, e.g. of how your code handles a rate limit:
+    ///
+    /// ```
+    /// use uploads_ext::{Error, ErrorKind};
+    /// use uploads_ext::http::{HeaderMap, StatusCode};
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("retry-after", "2".parse().unwrap());
+    /// let body = r#"{"error": {"message": "slow down", "type": "requests", "code": "rate_limit_exceeded"}}"#;
+    /// let err = Error::from_http_response(StatusCode::TOO_MANY_REQUESTS, &headers, body);
+    /// assert_eq!(err.kind(), ErrorKind::RateLimited);
+    /// assert_eq!(err.retry_after(), Some(std::time::Duration::from_secs(2)));
+    /// assert_eq!(err.api_error().unwrap().code.as_deref(), Some("rate_limit_exceeded"));
+    /// ```
+    pub fn from_http_response(status: StatusCode, headers: &HeaderMap, body: &str) -> Error {
+        let api = serde_json::from_str::<api::Envelope>(body)
+            .ok()
+            .map(|e| e.error);
+        Error::from_decoded(status, headers.clone(), body, api)
+    }
+
     pub(crate) fn invalid_input(message: impl Into<String>) -> Error {
         Error::new(ErrorKind::InvalidInput, message)
     }
 
-    /// A local I/O failure; the OS reason is part of the message (not only the source chain).
+    /// A local I/O failure; the OS reason is its source.
     pub(crate) fn io(message: impl Into<String>, source: std::io::Error) -> Error {
-        let message = format!("{}: {source}", message.into());
         Error::new(ErrorKind::Io, message).with_source(source)
     }
 
@@ -304,6 +257,11 @@ impl Error {
         self.inner.undecoded_id.as_deref()
     }
 
+    /// `x-should-retry: true|false` of the answer, when present.
+    pub(crate) fn should_retry_header(&self) -> Option<bool> {
+        self.inner.should_retry_header
+    }
+
     /// The broad category of this error.
     pub fn kind(&self) -> ErrorKind {
         self.inner.kind
@@ -311,7 +269,7 @@ impl Error {
 
     /// The HTTP status, when a response was received.
     pub fn status(&self) -> Option<StatusCode> {
-        self.inner.status
+        self.inner.raw.as_ref().map(RawResponse::status)
     }
 
     /// The API's error envelope (`type`, `code`, `param`, `message`), when the response had one.
@@ -319,9 +277,15 @@ impl Error {
         self.inner.api.as_ref()
     }
 
+    /// The HTTP answer this error was decoded from (status, every header, the body's start),
+    /// when one arrived.
+    pub fn raw_response(&self) -> Option<&RawResponse> {
+        self.inner.raw.as_ref()
+    }
+
     /// The `x-request-id` header of the failing response: quote it to OpenAI support.
     pub fn request_id(&self) -> Option<&str> {
-        self.inner.request_id.as_deref()
+        self.inner.raw.as_ref()?.header("x-request-id")
     }
 
     /// The delay the server asked for (`retry-after-ms` or `Retry-After`), if any.
@@ -329,9 +293,13 @@ impl Error {
         self.inner.retry_after
     }
 
-    /// The start of an undecodable response body (at most [`BODY_SNIPPET_CHARS`] characters).
+    /// The start of a response body that carried no API error envelope (at most
+    /// [`BODY_SNIPPET_CHARS`] characters), e.g. a proxy's HTML error page.
     pub fn body_snippet(&self) -> Option<&str> {
-        self.inner.body_snippet.as_deref()
+        match (&self.inner.raw, &self.inner.api) {
+            (Some(raw), None) => Some(raw.body_snippet()),
+            _ => None,
+        }
     }
 
     /// The operation that failed: `create_upload`, `add_upload_part`, `complete_upload`,
@@ -353,26 +321,6 @@ impl Error {
     /// How many attempts were made before giving up (0 when no request was sent).
     pub fn attempts(&self) -> u32 {
         self.inner.attempts
-    }
-
-    /// Whether retrying the same request could succeed: 408, 409, 429, 5xx, timeouts and
-    /// connection failures, unless the server said otherwise with `x-should-retry`.
-    pub fn is_retryable(&self) -> bool {
-        crate::retry::classify::is_retryable(
-            self.inner.kind,
-            self.inner.status,
-            self.inner.should_retry_header,
-        )
-    }
-
-    /// Whether running the upload again (or resuming it) may succeed: the failure was the
-    /// network's or the server's (timeouts, dropped connections, 429, 5xx), not the input's,
-    /// the upload's state or a caller's decision. Hints like "retry with resume" should follow it.
-    pub fn is_transient(&self) -> bool {
-        match self.inner.kind {
-            ErrorKind::CompletionUnknown | ErrorKind::Cancelled | ErrorKind::Expired => false,
-            _ => self.is_retryable(),
-        }
     }
 
     /// What the upload's cleanup did with the server-side Upload (for errors of
@@ -401,7 +349,7 @@ impl Error {
 
     /// Whether the API answered with an error status.
     pub fn is_api_error(&self) -> bool {
-        self.inner.status.is_some() && self.inner.kind != ErrorKind::Decode
+        self.inner.raw.is_some() && self.inner.kind != ErrorKind::Decode
     }
 }
 
@@ -419,10 +367,10 @@ impl fmt::Display for Error {
             )?;
         }
         f.write_str(&inner.message)?;
-        if let Some(status) = inner.status {
+        if let Some(status) = self.status() {
             write!(f, " (HTTP {}", status.as_u16())?;
             if let Some(api) = &inner.api {
-                if let Some(t) = &api.kind {
+                if let Some(t) = &api.error_type {
                     write!(f, ", type {t}")?;
                 }
                 if let Some(c) = &api.code {
@@ -437,13 +385,13 @@ impl fmt::Display for Error {
         if let Some(id) = &inner.upload_id {
             write!(f, " [upload {id}]")?;
         }
-        if let Some(id) = &inner.request_id {
+        if let Some(id) = self.request_id() {
             write!(f, " [request {id}]")?;
         }
         if inner.attempts > 1 {
             write!(f, " after {} attempts", inner.attempts)?;
         }
-        if let Some(snippet) = &inner.body_snippet {
+        if let Some(snippet) = self.body_snippet() {
             write!(f, "; body: {snippet}")?;
         }
         match (&inner.cleanup, &inner.upload_id) {
@@ -466,12 +414,12 @@ impl fmt::Debug for Error {
             .field("operation", &inner.operation)
             .field("upload_id", &inner.upload_id)
             .field("part", &inner.part)
-            .field("status", &inner.status)
+            .field("status", &self.status())
             .field("api", &inner.api)
-            .field("request_id", &inner.request_id)
+            .field("request_id", &self.request_id())
             .field("retry_after", &inner.retry_after)
             .field("attempts", &inner.attempts)
-            .field("body_snippet", &inner.body_snippet)
+            .field("body_snippet", &self.body_snippet())
             .field("cleanup", &inner.cleanup)
             .field("journal_locked", &inner.journal_locked)
             .finish()

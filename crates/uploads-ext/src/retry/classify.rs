@@ -1,210 +1,161 @@
-//! The single retry decision: which failures a retry may fix, and what the server asked for.
+//! The single retry decision: [`classify`] answers, for a failed attempt, "retry? after what the
+//! server asked for? pause every upload of the client?" as one [`RetryAction`].
 //!
-//! Every attempt's failure is judged here (`Client::execute` only asks), so the policy lives in
-//! one place: retry 408, 409, 429, 5xx, timeouts and connection failures, never other 4xx, and let
-//! `x-should-retry` override that.
+//! The request engine (`client/execute.rs`) and the part tracker ask it; nothing else judges
+//! retryability. The policy mirrors the official SDKs: retry 408, 409, 429, 5xx, timeouts and
+//! connection failures, never other 4xx, and let `x-should-retry` override that. A 429 that no
+//! wait can fix (`insufficient_quota`: the account is out of credit) is not retried and pauses
+//! nobody; a rate limit pauses every upload of the client, since the limit is the organisation's.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use reqwest::header::HeaderMap;
-use reqwest::StatusCode;
+use crate::error::{Error, ErrorKind};
 
-use crate::error::ErrorKind;
+/// API error `code`s (or `type`s) of a 429 that waiting does not fix.
+const PERMANENT_429: [&str; 3] = [
+    "insufficient_quota",
+    "billing_hard_limit_reached",
+    "billing_not_active",
+];
 
-/// Whether a failure of this kind and status may succeed when retried.
-pub(crate) fn is_retryable(
-    kind: ErrorKind,
-    status: Option<StatusCode>,
-    should_retry_header: Option<bool>,
-) -> bool {
-    if let Some(should) = should_retry_header {
-        return should;
-    }
-    match kind {
-        ErrorKind::Timeout | ErrorKind::Connection => true,
-        ErrorKind::RateLimited | ErrorKind::Server | ErrorKind::Conflict => true,
-        _ => status.is_some_and(|s| s.as_u16() == 408),
+/// What to do after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RetryAction {
+    /// Give up: a retry cannot fix this.
+    NoRetry,
+    /// A retry may succeed.
+    Retry {
+        /// The delay the server asked for, if any (the policy decides whether to honour it).
+        server_delay: Option<Duration>,
+        /// Whether every request of the client waits too (a rate limit), not only this one.
+        pause_client: bool,
+    },
+}
+
+impl RetryAction {
+    /// Whether a retry may succeed.
+    pub(crate) fn should_retry(self) -> bool {
+        matches!(self, RetryAction::Retry { .. })
     }
 }
 
-/// The top-level `"id"` string of a JSON-ish body that could not be decoded as the expected
-/// object, so that an Upload created behind an undecodable answer can still be named and cancelled.
-pub(crate) fn object_id(body: &str) -> Option<String> {
-    let plausible = |id: &str| {
-        !id.is_empty()
-            && id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+/// The one retry decision for a failed attempt.
+pub(crate) fn classify(err: &Error) -> RetryAction {
+    let retry = match err.should_retry_header() {
+        Some(told) => told,
+        None => match err.kind() {
+            ErrorKind::Timeout | ErrorKind::Connection => true,
+            ErrorKind::Server | ErrorKind::Conflict => true,
+            ErrorKind::RateLimited => !is_permanent_429(err),
+            _ => err.status().is_some_and(|s| s.as_u16() == 408),
+        },
     };
-    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(body) {
-        let id = map.get("id").and_then(|v| v.as_str())?;
-        return plausible(id).then(|| id.to_owned());
+    if !retry {
+        return RetryAction::NoRetry;
     }
-    // Truncated or malformed JSON: look for the first `"id": "..."`.
-    let at = body.find("\"id\"")?;
-    let rest = body[at + 4..].trim_start().strip_prefix(':')?.trim_start();
-    let rest = rest.strip_prefix('"')?;
-    let end = rest.find('"')?;
-    let id = &rest[..end];
-    plausible(id).then(|| id.to_owned())
+    RetryAction::Retry {
+        server_delay: err.retry_after(),
+        pause_client: err.kind() == ErrorKind::RateLimited && !is_permanent_429(err),
+    }
 }
 
-/// Parses `retry-after-ms` (milliseconds, may be fractional), then `Retry-After` (seconds, may be
-/// fractional, or an HTTP-date).
-pub(crate) fn retry_after_from_headers(headers: &HeaderMap) -> Option<Duration> {
-    let text = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
-    // `try_from_secs_f64`: a server-sent value too large for a Duration (say `1e30`) must be
-    // ignored, not panic.
-    if let Some(ms) = text("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
-        if let Ok(delay) = Duration::try_from_secs_f64(ms / 1000.0) {
-            return Some(delay);
+/// A 429 that says the account, not the pace, is the problem.
+fn is_permanent_429(err: &Error) -> bool {
+    err.api_error().is_some_and(|api| {
+        [api.code.as_deref(), api.error_type.as_deref()]
+            .into_iter()
+            .flatten()
+            .any(|said| PERMANENT_429.contains(&said))
+    })
+}
+
+impl Error {
+    /// Whether retrying the same request could succeed: 408, 409, 429 (but not
+    /// `insufficient_quota`), 5xx, timeouts and connection failures, unless the server said
+    /// otherwise with `x-should-retry`.
+    pub fn is_retryable(&self) -> bool {
+        classify(self).should_retry()
+    }
+
+    /// Whether running the upload again (or resuming it) may succeed: the failure was the
+    /// network's or the server's (timeouts, dropped connections, 429, 5xx), not the input's,
+    /// the upload's state or a caller's decision. Hints like "retry with resume" should follow it.
+    pub fn is_transient(&self) -> bool {
+        match self.kind() {
+            ErrorKind::CompletionUnknown | ErrorKind::Cancelled | ErrorKind::Expired => false,
+            _ => self.is_retryable(),
         }
-    }
-    let value = text("retry-after")?;
-    if let Ok(secs) = value.parse::<f64>() {
-        return Duration::try_from_secs_f64(secs).ok();
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(
-        when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
-}
-
-/// `x-should-retry: true|false`, when present.
-pub(crate) fn should_retry_header(headers: &HeaderMap) -> Option<bool> {
-    match headers.get("x-should-retry")?.to_str().ok()?.trim() {
-        "true" => Some(true),
-        "false" => Some(false),
-        _ => None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
+    use reqwest::header::{HeaderMap, HeaderValue};
+    use reqwest::StatusCode;
 
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+    fn answer(status: u16, headers: &[(&'static str, &str)], body: &str) -> Error {
         let mut h = HeaderMap::new();
-        for (k, v) in pairs {
+        for (k, v) in headers {
             h.insert(*k, HeaderValue::from_str(v).unwrap());
         }
-        h
+        Error::from_http_response(StatusCode::from_u16(status).unwrap(), &h, body)
+    }
+
+    fn envelope(error_type: &str, code: &str) -> String {
+        format!(r#"{{"error": {{"message": "m", "type": "{error_type}", "code": "{code}"}}}}"#)
     }
 
     #[test]
-    fn retry_after_ms_wins_over_retry_after() {
-        let h = headers(&[("retry-after-ms", "1500"), ("retry-after", "9")]);
-        assert_eq!(
-            retry_after_from_headers(&h),
-            Some(Duration::from_millis(1500))
-        );
+    fn only_transient_failures_are_retried_unless_the_server_says() {
+        assert!(classify(&answer(500, &[], "")).should_retry());
+        assert!(classify(&answer(408, &[], "")).should_retry());
+        assert!(classify(&answer(409, &[], "")).should_retry());
+        assert!(!classify(&answer(400, &[], "")).should_retry());
+        assert!(!classify(&answer(500, &[("x-should-retry", "false")], "")).should_retry());
+        assert!(classify(&answer(400, &[("x-should-retry", "true")], "")).should_retry());
+        assert!(classify(&Error::new(ErrorKind::Timeout, "t")).should_retry());
+        assert!(!classify(&Error::new(ErrorKind::Io, "io")).should_retry());
     }
 
     #[test]
-    fn retry_after_seconds_and_fractions() {
-        assert_eq!(
-            retry_after_from_headers(&headers(&[("retry-after", "3")])),
-            Some(Duration::from_secs(3))
+    fn a_rate_limit_pauses_the_client_with_the_servers_delay() {
+        let err = answer(
+            429,
+            &[("retry-after", "3")],
+            &envelope("requests", "rate_limit_exceeded"),
         );
         assert_eq!(
-            retry_after_from_headers(&headers(&[("retry-after", "0.25")])),
-            Some(Duration::from_millis(250))
+            classify(&err),
+            RetryAction::Retry {
+                server_delay: Some(Duration::from_secs(3)),
+                pause_client: true
+            }
         );
+        // A 5xx waits on its own.
         assert_eq!(
-            retry_after_from_headers(&headers(&[("retry-after", "soon")])),
-            None
-        );
-    }
-
-    #[test]
-    fn retry_after_out_of_range_is_ignored_not_a_panic() {
-        for value in ["1e30", "-1", "NaN", "inf"] {
-            assert_eq!(
-                retry_after_from_headers(&headers(&[("retry-after", value)])),
-                None,
-                "{value}"
-            );
-        }
-        assert_eq!(
-            retry_after_from_headers(&headers(&[("retry-after-ms", "1e300")])),
-            None
-        );
-        // An unusable retry-after-ms falls back to Retry-After.
-        assert_eq!(
-            retry_after_from_headers(&headers(&[
-                ("retry-after-ms", "1e300"),
-                ("retry-after", "2")
-            ])),
-            Some(Duration::from_secs(2))
+            classify(&answer(503, &[], "")),
+            RetryAction::Retry {
+                server_delay: None,
+                pause_client: false
+            }
         );
     }
 
     #[test]
-    fn retry_after_http_date() {
-        let when = SystemTime::now() + Duration::from_secs(30);
-        let h = headers(&[("retry-after", &httpdate::fmt_http_date(when))]);
-        let got = retry_after_from_headers(&h).expect("parsed");
-        assert!(
-            got > Duration::from_secs(27) && got <= Duration::from_secs(30),
-            "{got:?}"
+    fn an_empty_quota_is_neither_retried_nor_a_pause() {
+        let by_code = answer(
+            429,
+            &[],
+            &envelope("insufficient_quota", "insufficient_quota"),
         );
-        let past = SystemTime::now() - Duration::from_secs(30);
-        let h = headers(&[("retry-after", &httpdate::fmt_http_date(past))]);
-        assert_eq!(retry_after_from_headers(&h), Some(Duration::ZERO));
-    }
-
-    #[test]
-    fn should_retry_header_values() {
-        assert_eq!(
-            should_retry_header(&headers(&[("x-should-retry", "true")])),
-            Some(true)
+        assert_eq!(classify(&by_code), RetryAction::NoRetry);
+        assert!(!by_code.is_retryable() && !by_code.is_transient());
+        let by_type = answer(
+            429,
+            &[],
+            r#"{"error": {"message": "m", "type": "insufficient_quota"}}"#,
         );
-        assert_eq!(
-            should_retry_header(&headers(&[("x-should-retry", "false")])),
-            Some(false)
-        );
-        assert_eq!(
-            should_retry_header(&headers(&[("x-should-retry", "maybe")])),
-            None
-        );
-        assert_eq!(should_retry_header(&HeaderMap::new()), None);
-    }
-
-    #[test]
-    fn object_id_from_json_and_from_broken_json() {
-        assert_eq!(
-            object_id(r#"{"id":"upload_1","x":1}"#).as_deref(),
-            Some("upload_1")
-        );
-        assert_eq!(
-            object_id(r#"{"object":"upload", "id" : "upload_2", "byt"#).as_deref(),
-            Some("upload_2")
-        );
-        assert_eq!(object_id("<html>502</html>"), None);
-        assert_eq!(object_id(r#"{"id": "bad id\u0000"}"#), None);
-    }
-
-    #[test]
-    fn only_transient_kinds_are_retryable_unless_the_server_says() {
-        assert!(is_retryable(ErrorKind::Server, None, None));
-        assert!(!is_retryable(
-            ErrorKind::BadRequest,
-            StatusCode::from_u16(400).ok(),
-            None
-        ));
-        assert!(is_retryable(
-            ErrorKind::BadRequest,
-            StatusCode::from_u16(408).ok(),
-            None
-        ));
-        assert!(!is_retryable(ErrorKind::Server, None, Some(false)));
-        assert!(is_retryable(ErrorKind::BadRequest, None, Some(true)));
+        assert_eq!(classify(&by_type), RetryAction::NoRetry);
     }
 }

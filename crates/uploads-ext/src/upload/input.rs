@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::client::Client;
+use crate::client::{Client, CreateInput};
 use crate::error::{Error, Result};
 use crate::part::MAX_PART_BYTES;
 use crate::retry::DEFAULT_PART_RETRIES;
@@ -165,7 +165,6 @@ impl UploadInputBuilder {
             super::journal::check_new_journal(journal)?;
         }
         let input = UploadInput::new(
-            client,
             Content {
                 source,
                 filename,
@@ -243,7 +242,7 @@ pub(crate) struct UploadInput {
 
 impl UploadInput {
     /// The input a journal describes, for its file as it is now (compared by the resume).
-    pub(crate) fn from_journal(client: &Client, j: &Journal, resume: ResumeInput) -> Result<Self> {
+    pub(crate) fn from_journal(j: &Journal, resume: ResumeInput) -> Result<Self> {
         let content = Content {
             source: Source::journaled(&j.path)?,
             filename: j.filename.clone(),
@@ -258,21 +257,19 @@ impl UploadInput {
             },
             journal: Some(resume.journal),
         };
-        UploadInput::new(client, content, j.file.size, resume.run)
+        UploadInput::new(content, j.file.size, resume.run)
     }
 
     /// Checks the create request (the one rule set of `POST /uploads`) and the part layout.
-    fn new(client: &Client, c: Content, total: u64, run: Run) -> Result<UploadInput> {
-        let mut create = client
-            .create_upload()
-            .filename(c.filename.clone())
-            .purpose(c.purpose.clone())
-            .bytes(total)
-            .mime_type(c.mime_type.clone());
-        if let Some(after) = c.expires_after {
-            create = create.expires_after(after);
+    fn new(c: Content, total: u64, run: Run) -> Result<UploadInput> {
+        CreateInput {
+            filename: Some(c.filename.clone()),
+            purpose: Some(c.purpose.clone()),
+            bytes: Some(total),
+            mime_type: Some(c.mime_type.clone()),
+            expires_after: c.expires_after,
         }
-        create.validate()?;
+        .validate()?;
         let part_size = c.part_size;
         if part_size == 0 || part_size > MAX_PART_BYTES {
             return Err(Error::invalid_input(format!(

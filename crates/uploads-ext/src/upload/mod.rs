@@ -10,7 +10,7 @@
 //!    them, mostly served by the page cache) and sends it with `complete`, as [`MD5_ENCODING`];
 //! 4. retries each part with its own budget ([`UploadFileBuilder::part_retries`], backoff per the
 //!    client's [`RetryPolicy`](crate::retry::RetryPolicy)); a 429 pauses every upload of the
-//!    client together, once ([`crate::budget`]); a part whose retries ran out is tried again after the others finished
+//!    client together, once ([`ClientBuilder::max_parts_in_flight`](crate::ClientBuilder::max_parts_in_flight)); a part whose retries ran out is tried again after the others finished
 //!    ([`UploadFileBuilder::part_rounds`]);
 //! 5. completes with the part ids in file order, whatever order the parts finished in, and
 //!    returns a [`CompletedUpload`] only for a `completed` answer that carries a File.

@@ -182,7 +182,7 @@ async fn restart(
     let journal = Journal::load(&path)?;
     finalizer.upload_created(&journal.upload_id);
     finalizer.journal_at(Some(path.clone()));
-    let input = Arc::new(UploadInput::from_journal(&client, &journal, resume)?);
+    let input = Arc::new(UploadInput::from_journal(&journal, resume)?);
     let source = PartSource::new(&input.source, None)?;
     check_resumable(&journal, &input, &clock)?;
     let mut done = vec![None; input.parts];

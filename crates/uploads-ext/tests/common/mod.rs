@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use uploads_ext::retry::{Sleep, SleepFuture};
+use uploads_ext::rt::{Sleep, SleepFuture};
 use uploads_ext::{Client, Error, PartBody, Purpose};
 
 /// A sleeper that returns at once: retries happen without waiting.
@@ -111,11 +111,12 @@ pub fn fake_client(server: &uploads_fake::FakeServer, timeout: std::time::Durati
         .base_url(server.base_url())
         .api_key(server.api_key())
         .timeout(timeout)
-        .retry_policy(uploads_ext::retry::RetryPolicy {
-            initial_backoff: std::time::Duration::from_millis(1),
-            max_backoff: std::time::Duration::from_millis(5),
-            ..uploads_ext::retry::RetryPolicy::default()
-        })
+        .retry_policy(
+            uploads_ext::RetryPolicy::builder()
+                .initial_backoff(std::time::Duration::from_millis(1))
+                .max_backoff(std::time::Duration::from_millis(5))
+                .build(),
+        )
         .build()
         .unwrap()
 }

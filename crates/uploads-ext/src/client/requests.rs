@@ -1,6 +1,23 @@
 //! The four operations' request builders: setters, per-request options, `send` and `IntoFuture`.
 
-use super::*;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openai_uploads_generated::apis::uploads_api;
+use openai_uploads_generated::models::CompleteUploadRequest;
+
+use crate::error::{Error, Result};
+use crate::options::RequestOptions;
+use crate::part::PartBody;
+use crate::retry::BackoffGate;
+use crate::timeout::ProgressSignal;
+use crate::types::{Purpose, Upload, UploadPart};
+
+use super::execute::{complete_tracking, execute, no_retry_hook, send_part, Call, PartCall};
+use super::shared::Shared;
+use super::validate::CreateInput;
 
 /// `.options(...)` and its shortcuts on a request builder with an `options` field.
 macro_rules! request_options {
@@ -33,141 +50,74 @@ macro_rules! request_options {
     };
 }
 
-/// Builder of `POST /uploads`; see [`Client::create_upload`]. Await it or call [`send`](Self::send).
+/// Builder of `POST /uploads`; see [`Client::create_upload`](crate::Client::create_upload). Await it or call [`send`](Self::send).
 #[derive(Debug)]
 #[must_use = "a request builder does nothing until sent"]
 pub struct CreateUploadBuilder {
-    pub(super) client: Client,
-    pub(super) filename: Option<String>,
-    pub(super) purpose: Option<Purpose>,
-    pub(super) bytes: Option<u64>,
-    pub(super) mime_type: Option<String>,
-    pub(super) expires_after: Option<Duration>,
+    pub(super) shared: Arc<Shared>,
+    pub(super) input: CreateInput,
     pub(super) options: RequestOptions,
 }
 
 impl CreateUploadBuilder {
     /// The name the File will have (required, non-empty).
     pub fn filename(mut self, filename: impl Into<String>) -> Self {
-        self.filename = Some(filename.into());
+        self.input.filename = Some(filename.into());
         self
     }
 
     /// What the file is for (required).
     pub fn purpose(mut self, purpose: impl Into<Purpose>) -> Self {
-        self.purpose = Some(purpose.into());
+        self.input.purpose = Some(purpose.into());
         self
     }
 
     /// The exact total size in bytes (required, 1 to 8 GiB).
     pub fn bytes(mut self, bytes: u64) -> Self {
-        self.bytes = Some(bytes);
+        self.input.bytes = Some(bytes);
         self
     }
 
     /// The file's MIME type (required); it must suit the purpose.
     pub fn mime_type(mut self, mime_type: impl Into<String>) -> Self {
-        self.mime_type = Some(mime_type.into());
+        self.input.mime_type = Some(mime_type.into());
         self
     }
 
     /// When the created File expires, counted from its creation (1 hour to 30 days).
     pub fn expires_after(mut self, after: Duration) -> Self {
-        self.expires_after = Some(after);
+        self.input.expires_after = Some(after);
         self
     }
 
     /// Validates every field, then sends the request.
     pub async fn send(self) -> Result<Upload> {
         let (request, prepared) = self
+            .input
             .validate()
-            .and_then(|r| Ok((r, self.client.prepare(&self.options)?)))
+            .and_then(|r| Ok((r, self.shared.prepare(&self.options)?)))
             .map_err(|e| e.with_operation("create_upload"))?;
         let config = &*prepared.config;
-        // A 429 here is the organisation's: every upload of the client pauses (crate::budget).
-        let (gate, progress) = (self.client.budget().gate(), ProgressSignal::new());
+        // A 429 here is the organisation's: every upload of the client pauses.
+        let (gate, progress) = (self.shared.uploads.gate(), ProgressSignal::new());
         let call = Call::plain("create_upload", None, &prepared, gate, &progress);
-        self.client
-            .execute(call, || {
-                let request = request.clone();
-                async move {
-                    uploads_api::create_upload(
-                        config,
-                        uploads_api::CreateUploadParams::new(request),
-                    )
+        execute(&self.shared, call, || {
+            let request = request.clone();
+            async move {
+                uploads_api::create_upload(config, uploads_api::CreateUploadParams::new(request))
                     .await
                     .map_err(Error::from_generated)
-                }
-            })
-            .await
-    }
-
-    /// The one rule set of `POST /uploads` (also asked by `upload_file` before anything exists).
-    pub(crate) fn validate(&self) -> Result<CreateUploadRequest> {
-        let filename = self
-            .filename
-            .clone()
-            .ok_or_else(|| Error::invalid_input("filename is required"))?;
-        if filename.trim().is_empty() {
-            return Err(Error::invalid_input("filename must not be empty"));
-        }
-        let purpose = self
-            .purpose
-            .clone()
-            .ok_or_else(|| Error::invalid_input("purpose is required"))?;
-        if purpose.as_str().is_empty() {
-            return Err(Error::invalid_input("purpose must not be empty"));
-        }
-        let bytes = self
-            .bytes
-            .ok_or_else(|| Error::invalid_input("bytes (the total size) is required"))?;
-        check_upload_size(bytes)?;
-        let mime_type = self
-            .mime_type
-            .clone()
-            .ok_or_else(|| Error::invalid_input("mime_type is required"))?;
-        if mime_type.parse::<mime_guess::mime::Mime>().is_err() {
-            return Err(Error::invalid_input(format!(
-                "invalid mime_type {mime_type:?}"
-            )));
-        }
-        let mut request = CreateUploadRequest::new(filename, purpose, bytes, mime_type);
-        if let Some(after) = self.expires_after {
-            if !EXPIRES_AFTER_RANGE.contains(&after) {
-                return Err(Error::invalid_input(format!(
-                    "expires_after must be between 1 hour and 30 days (3600 to 2592000 seconds), \
-                     got {} ({} seconds)",
-                    crate::timeout::human(after),
-                    after.as_secs()
-                )));
             }
-            request.expires_after = Some(FileExpirationAfter::new(
-                file_expiration_after::Anchor::CreatedAt,
-                after.as_secs(),
-            ));
-        }
-        Ok(request)
+        })
+        .await
     }
 }
 
-/// Checks a total upload size against the API's limits.
-pub(crate) fn check_upload_size(bytes: u64) -> Result<()> {
-    if bytes == 0 {
-        return Err(Error::invalid_input("an upload must have at least 1 byte"));
-    }
-    if bytes > MAX_UPLOAD_BYTES {
-        return Err(Error::invalid_input(format!(
-            "an upload may hold at most {MAX_UPLOAD_BYTES} bytes (8 GiB), got {bytes}"
-        )));
-    }
-    Ok(())
-}
-
-/// Builder of `POST /uploads/{id}/parts`; see [`Client::add_upload_part`].
+/// Builder of `POST /uploads/{id}/parts`; see [`Client::add_upload_part`](crate::Client::add_upload_part).
 #[derive(Debug)]
 #[must_use = "a request builder does nothing until sent"]
 pub struct AddPartBuilder {
-    pub(super) client: Client,
+    pub(super) shared: Arc<Shared>,
     pub(super) upload_id: String,
     pub(super) body: PartBody,
     pub(super) options: RequestOptions,
@@ -177,23 +127,21 @@ impl AddPartBuilder {
     /// Sends the part (retried per the client's policy, re-sending the same bytes).
     pub async fn send(self) -> Result<UploadPart> {
         let call = PartCall {
-            gate: self.client.budget().gate(),
+            gate: self.shared.uploads.gate(),
             retries: None,
             on_sent: None,
             on_retry: &no_retry_hook,
             options: &self.options,
         };
-        self.client
-            .send_part(&self.upload_id, &self.body, call)
-            .await
+        send_part(&self.shared, &self.upload_id, &self.body, call).await
     }
 }
 
-/// Builder of `POST /uploads/{id}/complete`; see [`Client::complete_upload`].
+/// Builder of `POST /uploads/{id}/complete`; see [`Client::complete_upload`](crate::Client::complete_upload).
 #[derive(Debug)]
 #[must_use = "a request builder does nothing until sent"]
 pub struct CompleteUploadBuilder {
-    pub(super) client: Client,
+    pub(super) shared: Arc<Shared>,
     pub(super) upload_id: String,
     pub(super) part_ids: Vec<String>,
     pub(super) md5: Option<String>,
@@ -211,10 +159,15 @@ impl CompleteUploadBuilder {
         self
     }
 
-    /// The md5 of the whole content, checked by the API (see [`crate::MD5_ENCODING`]).
+    /// The md5 of the whole content as lowercase hex (what `md5sum` prints), checked by the API.
     pub fn md5(mut self, md5: impl Into<String>) -> Self {
         self.md5 = Some(md5.into());
         self
+    }
+
+    /// The md5 of the whole content as 16 bytes, e.g. from the `md-5` crate; sent as lowercase hex.
+    pub fn md5_digest(self, digest: [u8; 16]) -> Self {
+        self.md5(hex::encode(digest))
     }
 
     /// Sends the request.
@@ -225,18 +178,17 @@ impl CompleteUploadBuilder {
         }
         let mut request = CompleteUploadRequest::new(self.part_ids);
         request.md5 = self.md5;
-        self.client
-            .complete_tracking(&self.upload_id, request, &self.options)
+        complete_tracking(&self.shared, &self.upload_id, request, &self.options)
             .await
             .0
     }
 }
 
-/// Builder of `POST /uploads/{id}/cancel`; see [`Client::cancel_upload`].
+/// Builder of `POST /uploads/{id}/cancel`; see [`Client::cancel_upload`](crate::Client::cancel_upload).
 #[derive(Debug)]
 #[must_use = "a request builder does nothing until sent"]
 pub struct CancelUploadBuilder {
-    pub(super) client: Client,
+    pub(super) shared: Arc<Shared>,
     pub(super) upload_id: String,
     pub(super) options: RequestOptions,
 }
@@ -249,23 +201,19 @@ impl CancelUploadBuilder {
                 .with_operation("cancel_upload"));
         }
         let prepared = self
-            .client
+            .shared
             .prepare(&self.options)
             .map_err(|e| e.with_operation("cancel_upload"))?;
         let config = &*prepared.config;
         let (gate, progress) = (BackoffGate::default(), ProgressSignal::new());
         let id = self.upload_id.as_str();
         let call = Call::plain("cancel_upload", Some(id), &prepared, &gate, &progress);
-        self.client
-            .execute(call, || async move {
-                uploads_api::cancel_upload(
-                    config,
-                    uploads_api::CancelUploadParams::new(id.to_owned()),
-                )
+        execute(&self.shared, call, || async move {
+            uploads_api::cancel_upload(config, uploads_api::CancelUploadParams::new(id.to_owned()))
                 .await
                 .map_err(Error::from_generated)
-            })
-            .await
+        })
+        .await
     }
 }
 

@@ -1,4 +1,7 @@
-//! Client configuration: [`ClientBuilder`] and the redacted [`ApiKey`].
+//! [`ClientBuilder`] (settings, environment defaults, default headers) and the redacted [`ApiKey`].
+//!
+//! Builds the client's [`Shared`] settings and hands them to [`Client`], its parent module: a
+//! builder's one reach upward.
 
 use std::fmt;
 use std::sync::Arc;
@@ -7,10 +10,14 @@ use std::time::Duration;
 use openai_uploads_generated::apis::configuration::Configuration;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::client::Client;
+use crate::budget::Budget;
 use crate::error::{Error, Result};
 use crate::options::{add_header, RedactedHeaders};
-use crate::retry::{RetryPolicy, Sleep, TokioSleep};
+use crate::retry::RetryPolicy;
+use crate::rt::{Sleep, TokioSleep};
+
+use super::shared::{Shared, UploadShare};
+use super::Client;
 
 /// Base URL used when neither [`ClientBuilder::base_url`] nor `OPENAI_BASE_URL` is set.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -20,7 +27,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// waiting for the answer); a slow but moving upload is never cut off.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 /// The user agent this crate sends unless told otherwise.
-pub const USER_AGENT: &str = concat!(
+pub(crate) const USER_AGENT: &str = concat!(
     env!("CARGO_PKG_NAME"),
     "/",
     env!("CARGO_PKG_VERSION"),
@@ -71,9 +78,9 @@ impl From<&str> for ApiKey {
 /// | [`project`](Self::project) | `OPENAI_PROJECT_ID` | not sent |
 /// | [`timeout`](Self::timeout) | | [`DEFAULT_TIMEOUT`] |
 /// | [`connect_timeout`](Self::connect_timeout) | | [`DEFAULT_CONNECT_TIMEOUT`] |
-/// | [`max_retries`](Self::max_retries) | | [`crate::retry::DEFAULT_MAX_RETRIES`] |
+/// | [`max_retries`](Self::max_retries) | | [`DEFAULT_MAX_RETRIES`](crate::limits::DEFAULT_MAX_RETRIES) |
 /// | [`default_header`](Self::default_header) | | none |
-/// | [`max_parts_in_flight`](Self::max_parts_in_flight) | | [`crate::budget::DEFAULT_MAX_PARTS_IN_FLIGHT`] |
+/// | [`max_parts_in_flight`](Self::max_parts_in_flight) | | [`DEFAULT_MAX_PARTS_IN_FLIGHT`](crate::limits::DEFAULT_MAX_PARTS_IN_FLIGHT) |
 #[derive(Clone, Default)]
 pub struct ClientBuilder {
     api_key: Option<ApiKey>,
@@ -89,8 +96,7 @@ pub struct ClientBuilder {
     http_client: Option<reqwest::Client>,
     sleep: Option<Arc<dyn Sleep>>,
     ignore_env: bool,
-    /// See [`crate::budget`]; the setter lives there.
-    pub(crate) max_parts_in_flight: Option<usize>,
+    max_parts_in_flight: Option<usize>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -154,7 +160,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Retries after a failed attempt (default 2; 0 disables retrying).
+    /// Retries after a failed attempt (default [`DEFAULT_MAX_RETRIES`](crate::limits::DEFAULT_MAX_RETRIES); 0 disables retrying).
     pub fn max_retries(mut self, retries: u32) -> Self {
         self.retry
             .get_or_insert_with(RetryPolicy::default)
@@ -168,7 +174,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Replaces the user agent (default [`USER_AGENT`]).
+    /// Replaces the user agent (default `uploads-ext/<version> (openai-uploads; rust)`).
     pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
         self.user_agent = Some(agent.into());
         self
@@ -206,7 +212,30 @@ impl ClientBuilder {
         self
     }
 
-    /// Replaces how the client waits between retries (tests inject a recorder).
+    /// Most parts in flight at once across all uploads of the client (and of clients derived
+    /// from it with [`Client::with_options`]), default [`DEFAULT_MAX_PARTS_IN_FLIGHT`](crate::limits::DEFAULT_MAX_PARTS_IN_FLIGHT), 1 to
+    /// [`MAX_PARTS_IN_FLIGHT`](crate::limits::MAX_PARTS_IN_FLIGHT). Each part holds a share of this budget from before its body is
+    /// read until its last attempt ends; uploads take turns (first come, first served), so a big
+    /// file does not starve small ones. Each upload's own
+    /// [`concurrency`](crate::UploadFileBuilder::concurrency) applies within it.
+    ///
+    /// ```
+    /// use uploads_ext::Client;
+    ///
+    /// let client = Client::builder()
+    ///     .api_key("sk-...")
+    ///     .max_parts_in_flight(32)
+    ///     .build()?;
+    /// assert_eq!(client.max_parts_in_flight(), 32);
+    /// # Ok::<(), uploads_ext::Error>(())
+    /// ```
+    pub fn max_parts_in_flight(mut self, parts: usize) -> Self {
+        self.max_parts_in_flight = Some(parts);
+        self
+    }
+
+    /// Replaces how the client waits between retries (a test seam: tests inject a recorder).
+    #[doc(hidden)]
     pub fn sleep_impl(mut self, sleep: impl Sleep + 'static) -> Self {
         self.sleep = Some(Arc::new(sleep));
         self
@@ -289,7 +318,7 @@ impl ClientBuilder {
             headers.insert(name.clone(), value.clone());
         }
 
-        let budget = crate::budget::Budget::new(self.max_parts_in_flight)?;
+        let budget = Budget::new(self.max_parts_in_flight)?;
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
         let http = match self.http_client.clone() {
             Some(client) => client,
@@ -316,20 +345,21 @@ impl ClientBuilder {
             response_observer: Some(Arc::new(record_response)),
             ..Configuration::default()
         };
-        Ok(Client::from_parts(
+        Ok(Client::from_shared(Shared {
             config,
-            self.retry.clone().unwrap_or_default(),
+            retry: self.retry.clone().unwrap_or_default(),
             timeout,
-            self.sleep.clone().unwrap_or_else(|| Arc::new(TokioSleep)),
+            sleep: self.sleep.clone().unwrap_or_else(|| Arc::new(TokioSleep)),
             organization,
             project,
-            budget,
-        ))
+            invalid_header: None,
+            uploads: Arc::new(UploadShare::new(budget)),
+        }))
     }
 }
 
 /// Records a response's status and request id on the current request span (see
-/// [`crate::client`]); runs for successes too, which the generated operations otherwise hide.
+/// `execute.rs`); runs for successes too, which the generated operations otherwise hide.
 fn record_response(status: reqwest::StatusCode, headers: &HeaderMap) {
     let span = tracing::Span::current();
     span.record("status", status.as_u16());

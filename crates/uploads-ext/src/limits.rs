@@ -1,0 +1,29 @@
+//! Every limit and default of the SDK, in one place.
+//!
+//! Each constant is defined beside the code that enforces it and gathered here, so this module
+//! is the one public path to them (nothing inside the crate imports it).
+//!
+//! - The API's bounds: [`MAX_UPLOAD_BYTES`], [`MAX_PART_BYTES`], [`MAX_PARTS`],
+//!   [`EXPIRES_AFTER_RANGE`].
+//! - The client: [`DEFAULT_BASE_URL`], [`DEFAULT_TIMEOUT`], [`DEFAULT_CONNECT_TIMEOUT`],
+//!   [`DEFAULT_MAX_RETRIES`], [`DEFAULT_MAX_SERVER_DELAY`], [`DEFAULT_MAX_PARTS_IN_FLIGHT`],
+//!   [`MAX_PARTS_IN_FLIGHT`], [`BODY_SNIPPET_CHARS`].
+//! - One upload: [`DEFAULT_CONCURRENCY`], [`MAX_CONCURRENCY`], [`DEFAULT_PART_RETRIES`],
+//!   [`DEFAULT_PART_ROUNDS`], [`MIN_AUTO_PART_BYTES`], [`READER_AUTO_PART_BYTES`],
+//!   [`FILE_READ_CHUNK`], [`DEFAULT_MIME_TYPE`], [`DEFAULT_PART_CONTENT_TYPE`],
+//!   [`DEFAULT_EXPIRY_MARGIN`], [`DEFAULT_CANCEL_TIMEOUT`].
+//! - Many files: [`DEFAULT_FILES_IN_FLIGHT`].
+
+pub use crate::batch::DEFAULT_FILES_IN_FLIGHT;
+pub use crate::budget::{DEFAULT_MAX_PARTS_IN_FLIGHT, MAX_PARTS_IN_FLIGHT};
+pub use crate::client::{
+    DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, EXPIRES_AFTER_RANGE,
+    MAX_UPLOAD_BYTES,
+};
+pub use crate::error::BODY_SNIPPET_CHARS;
+pub use crate::part::{DEFAULT_PART_CONTENT_TYPE, FILE_READ_CHUNK, MAX_PART_BYTES};
+pub use crate::retry::{DEFAULT_MAX_RETRIES, DEFAULT_MAX_SERVER_DELAY, DEFAULT_PART_RETRIES};
+pub use crate::upload::{
+    DEFAULT_CANCEL_TIMEOUT, DEFAULT_CONCURRENCY, DEFAULT_EXPIRY_MARGIN, DEFAULT_MIME_TYPE,
+    DEFAULT_PART_ROUNDS, MAX_CONCURRENCY, MAX_PARTS, MIN_AUTO_PART_BYTES, READER_AUTO_PART_BYTES,
+};
