@@ -59,7 +59,8 @@
 //! - The one exception is [`ClientBuilder::http_client`], which takes a `reqwest::Client` so you
 //!   can configure proxies and TLS yourself; it follows this crate's reqwest major version.
 //! - Upgrading one of these crates to an incompatible major version is a breaking release of
-//!   this crate. `cargo semver-checks` against the last commit checks the rest.
+//!   this crate. The rest is checked by `cargo semver-checks` (the `semver` job of
+//!   `.github/workflows/ci.yml`, against a pull request's base commit).
 //!
 //! ## Features
 //! - `rustls` (default): TLS through rustls, no system OpenSSL needed.
