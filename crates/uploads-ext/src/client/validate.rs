@@ -72,7 +72,9 @@ impl CreateInput {
 /// Checks a total upload size against the API's limits.
 pub(crate) fn check_upload_size(bytes: u64) -> Result<()> {
     if bytes == 0 {
-        return Err(Error::invalid_input("an upload must not be empty: it needs at least 1 byte"));
+        return Err(Error::invalid_input(
+            "an upload must not be empty: it needs at least 1 byte",
+        ));
     }
     if bytes > MAX_UPLOAD_BYTES {
         return Err(Error::invalid_input(format!(
