@@ -59,8 +59,8 @@
 //! # Layout
 //!
 //! Each module imports only modules listed above it in this table, so the
-//! code reads bottom-up without circles (`python3 ../shared/tools/circles.py
-//! crates/*/src` from the repository root checks it).
+//! code reads bottom-up without circles (`scripts/check-layering` from the
+//! repository root checks it, in CI too).
 //!
 //! | module | job | imports of the crate |
 //! | --- | --- | --- |
