@@ -76,9 +76,8 @@ pub struct UploadArgs {
     /// that ends sooner or holds more fails before the upload is completed.
     #[arg(long, value_name = "SIZE", value_parser = size::parse_size)]
     pub size: Option<u64>,
-    /// What the file is for: assistants, batch, fine-tune, vision, user_data, evals (a typo is
-    /// refused before any request, with a suggestion).
-    #[arg(long)]
+    // What the file is for; the help lists the purposes the generated enum knows.
+    #[arg(long, help = crate::purpose::help())]
     pub purpose: String,
     /// Send a --purpose this version does not know, as given.
     #[arg(long)]

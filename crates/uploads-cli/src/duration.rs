@@ -1,36 +1,12 @@
 //! Durations on the command line (`--timeout 10m`, `--timeout 2.5`) and in messages (`850 ms`,
 //! `4 min 05 s`, never `0ns`).
 //!
-//! The SDK writes durations in its messages the same way, but its formatter is private: this is
-//! the CLI's one formatter.
+//! Messages use the SDK's one formatter, [`uploads_ext::format_duration`], so the CLI and the
+//! SDK's errors write durations the same way.
 
 use std::time::Duration;
 
-/// A duration for people: `850 ms`, `8 s`, `12.3 s`, `4 min 05 s`, `2 h 03 min`; never `0ns`.
-/// The SDK's error messages write durations the same way.
-pub fn human_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1_000 {
-        // Below a millisecond still reads as "< 1 ms", not as nothing.
-        return if d.is_zero() {
-            "0 s".to_owned()
-        } else if ms == 0 {
-            "< 1 ms".to_owned()
-        } else {
-            format!("{ms} ms")
-        };
-    }
-    let secs = d.as_secs();
-    if secs < 60 && ms.is_multiple_of(1_000) {
-        format!("{secs} s")
-    } else if secs < 60 {
-        format!("{:.1} s", d.as_secs_f64())
-    } else if secs < 3600 {
-        format!("{} min {:02} s", secs / 60, secs % 60)
-    } else {
-        format!("{} h {:02} min", secs / 3600, (secs % 3600) / 60)
-    }
-}
+pub use uploads_ext::format_duration as human_duration;
 
 /// Parses a duration flag: a number of seconds (`30`, `2.5`, as before), or a duration with units
 /// as `humantime` reads them (`10m`, `2h`, `1h 30m`, `500ms`). Zero is refused.

@@ -1,24 +1,28 @@
 //! `--purpose` checked before any request: a typo (`fine_tune`) is caught with a suggestion;
 //! `--allow-unknown-purpose` sends a value this version does not know as given.
 
+use uploads_ext::Purpose;
+
 use crate::failure::Failure;
 
-/// The purposes the API documents (and the SDK's `Purpose` names). The CLI's one list: the SDK's
-/// enum offers no list of its variants yet; the tests check each against it, and that the
-/// `--purpose` help names them all.
-pub const KNOWN: [&str; 6] = [
-    "assistants",
-    "batch",
-    "fine-tune",
-    "vision",
-    "user_data",
-    "evals",
-];
+/// The purposes the spec lists, as sent on the wire: read from the generated enum
+/// ([`Purpose::KNOWN`]), so a purpose added upstream reaches the CLI with the regeneration.
+pub fn known() -> impl Iterator<Item = &'static str> {
+    Purpose::KNOWN.iter().map(Purpose::as_str)
+}
+
+/// The `--purpose` help, naming every known purpose.
+pub fn help() -> String {
+    format!(
+        "What the file is for: {} (a typo is refused before any request, with a suggestion)",
+        known().collect::<Vec<_>>().join(", ")
+    )
+}
 
 /// Accepts a known purpose, or any with `allow_unknown`; otherwise explains, with the closest
 /// known purpose when there is one.
 pub fn check(purpose: &str, allow_unknown: bool) -> Result<(), Failure> {
-    if KNOWN.contains(&purpose) || allow_unknown {
+    if known().any(|k| k == purpose) || allow_unknown {
         return Ok(());
     }
     let message = match closest(purpose) {
@@ -26,7 +30,10 @@ pub fn check(purpose: &str, allow_unknown: bool) -> Result<(), Failure> {
         None => format!("unknown purpose {purpose:?}"),
     };
     Err(Failure::invalid_input(message)
-        .with_hint(format!("known purposes: {}", KNOWN.join(", ")))
+        .with_hint(format!(
+            "known purposes: {}",
+            known().collect::<Vec<_>>().join(", ")
+        ))
         .with_hint("to send a purpose this version does not know, add --allow-unknown-purpose"))
 }
 
@@ -40,9 +47,8 @@ fn closest(purpose: &str) -> Option<&'static str> {
             .collect::<String>()
     };
     let wanted = squash(purpose);
-    KNOWN
-        .iter()
-        .map(|k| (strsim::levenshtein(&squash(k), &wanted), *k))
+    known()
+        .map(|k| (strsim::levenshtein(&squash(k), &wanted), k))
         .filter(|(d, _)| *d <= 2)
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)
@@ -51,17 +57,16 @@ fn closest(purpose: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use uploads_ext::Purpose;
-
-    /// Whether the SDK knows `purpose` as one of its named values.
-    fn sdk_knows(purpose: &str) -> bool {
-        !matches!(Purpose::from(purpose), Purpose::Unrecognized(_))
-    }
 
     #[test]
-    fn the_known_list_matches_the_sdk() {
-        assert!(KNOWN.iter().all(|k| sdk_knows(k)));
-        assert!(!sdk_knows("fine_tune"));
+    fn the_known_list_is_the_generated_enum() {
+        let known: Vec<_> = known().collect();
+        assert_eq!(known.len(), Purpose::KNOWN.len());
+        assert!(known.contains(&"fine-tune") && known.contains(&"batch"));
+        assert!(known
+            .iter()
+            .all(|k| k.parse::<Purpose>().unwrap().is_known()));
+        assert!(check("fine_tune", false).is_err());
     }
 
     #[test]
@@ -74,7 +79,7 @@ mod tests {
             .find(|a| a.get_id() == "purpose")
             .unwrap();
         let help = purpose.get_help().unwrap().to_string();
-        for known in KNOWN {
+        for known in known() {
             assert!(help.contains(known), "{known} missing from {help:?}");
         }
     }

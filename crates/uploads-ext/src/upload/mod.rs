@@ -7,7 +7,7 @@
 //!    from its byte range of the file in [`crate::part::FILE_READ_CHUNK`] reads: memory stays near
 //!    `concurrency x 512 KiB` whatever the file and part sizes, and nothing is written to disk;
 //! 3. computes the md5 of the content while the parts are in flight (a sequential read beside
-//!    them, mostly served by the page cache) and sends it with `complete`, as [`MD5_ENCODING`];
+//!    them, mostly served by the page cache) and sends it with `complete` as lowercase hex;
 //! 4. retries each part with its own budget ([`UploadFileBuilder::part_retries`], backoff per the
 //!    client's [`RetryPolicy`](crate::retry::RetryPolicy)); a 429 pauses every upload of the
 //!    client together, once ([`ClientBuilder::max_parts_in_flight`](crate::ClientBuilder::max_parts_in_flight)); a part whose retries ran out is tried again after the others finished
@@ -151,26 +151,11 @@ pub const DEFAULT_CANCEL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default [`UploadFileBuilder::part_rounds`].
 pub const DEFAULT_PART_ROUNDS: u32 = 1;
 
-/// How the md5 sent with `complete` is encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Md5Encoding {
-    /// Lowercase hexadecimal, as `md5sum` prints it (32 characters).
-    LowerHex,
+/// The md5 as sent with `complete`: the API does not document an encoding; lowercase hex is
+/// what `md5sum` prints and what the API accepts. Change it here and only here.
+pub(crate) fn encode_md5(digest: &[u8; 16]) -> String {
+    hex::encode(digest)
 }
-
-impl Md5Encoding {
-    /// Encodes a 16-byte digest.
-    pub fn encode(self, digest: &[u8]) -> String {
-        match self {
-            Md5Encoding::LowerHex => hex::encode(digest),
-        }
-    }
-}
-
-/// The encoding of the md5 sent with `complete`. The API does not document one; hex is what
-/// `md5sum` prints. Change it here and only here.
-pub const MD5_ENCODING: Md5Encoding = Md5Encoding::LowerHex;
 
 /// What happens to the server-side Upload when the upload fails or is aborted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -276,9 +261,6 @@ mod tests {
     #[test]
     fn md5_encoding_is_lowercase_hex() {
         let digest = Md5::digest(b"hello");
-        assert_eq!(
-            MD5_ENCODING.encode(&digest),
-            "5d41402abc4b2a76b9719d911017c592"
-        );
+        assert_eq!(encode_md5(&digest), "5d41402abc4b2a76b9719d911017c592");
     }
 }

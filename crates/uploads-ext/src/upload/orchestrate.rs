@@ -241,7 +241,7 @@ async fn transfer(
         Md5Choice::Given(digest) => Some(digest),
         Md5Choice::Compute => computed.or(source.reader_digest()),
     };
-    let md5 = digest.map(|d| super::MD5_ENCODING.encode(&d));
+    let md5 = digest.map(|d| super::encode_md5(&d));
     let part_ids: Vec<String> = done.into_iter().flatten().collect();
     let completed = complete(&ctx, part_ids, md5, &mut journal, finalizer, completing).await?;
     if let Some(file) = journal {
