@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use indicatif::HumanBytes;
-use uploads_ext::{CompletedUpload, FailurePolicy, Purpose, Upload};
+use uploads_ext::{CompletedUpload, FailurePolicy, Purpose, Upload, UploadStatus};
 
 use crate::args::{CancelArgs, ResumeArgs, UploadArgs};
 use crate::client::client;
@@ -187,11 +187,21 @@ pub async fn cancel(args: CancelArgs) -> Result<(), Failure> {
         command: CommandKind::Cancel,
         ..Context::default()
     };
-    let upload = client
-        .cancel_upload(id)
-        .send()
-        .await
-        .map_err(|e| outcome::from_error(&e, &context))?;
+    let upload = match client.cancel_upload(id).send().await {
+        Ok(upload) => upload,
+        // The server says the upload is cancelled (typically a retry whose first answer was
+        // lost): the cancel happened, only the Upload's details are not in this answer.
+        Err(e) if e.upload_status() == Some(UploadStatus::Cancelled) => {
+            return if args.json {
+                print_stdout(&to_json(
+                    &serde_json::json!({"id": id, "object": "upload", "status": "cancelled"}),
+                )?)
+            } else {
+                print_stdout(&format!("upload id: {id}\nstatus:    cancelled\n"))
+            };
+        }
+        Err(e) => return Err(outcome::from_error(&e, &context)),
+    };
     if args.json {
         print_stdout(&to_json(&upload)?)
     } else {

@@ -497,3 +497,66 @@ fn a_journal_in_a_missing_directory_is_refused_before_any_request() {
     assert_eq!(out.code, Some(2), "{out:#?}");
     assert!(out.stderr.contains("no-such-dir"), "{out:#?}");
 }
+
+/// A cancel whose answer was lost is retried; the retry finds the upload `cancelled` (the first
+/// attempt did it): that is a cancel, exit 0, not "could not cancel".
+#[test]
+fn a_lost_cancel_answer_is_still_a_cancel() {
+    let cancelled =
+        format!("Cannot cancel upload {SCRIPTED_ID} because its status is 'cancelled'.");
+    let scripted = ScriptedServer::start(move |_, n| match n {
+        0 => Reply::Drop,
+        _ => Reply::Json(400, api_error(&cancelled, None)),
+    });
+    for json in [false, true] {
+        let mut cmd = cli_at(&scripted.base_url(), "sk-test");
+        cmd.args(["cancel", SCRIPTED_ID]);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = run(&mut cmd);
+        assert_eq!(out.code, Some(0), "{out:#?}");
+        assert!(out.stdout.contains("cancelled"), "{out:#?}");
+        assert!(!out.stderr.contains("could not cancel"), "{out:#?}");
+        if json {
+            let answer: Value = serde_json::from_str(&out.stdout).unwrap();
+            assert_eq!(answer["id"], SCRIPTED_ID);
+            assert_eq!(answer["status"], "cancelled");
+        }
+    }
+    // Each command: the lost attempt, then the retry that found it done.
+    assert_eq!(scripted.count("/cancel"), 3);
+}
+
+/// An upload that fails cancels it; the cancel's answer is lost and its retry finds the upload
+/// `cancelled`: the failure says the upload was cancelled and offers no cancel command.
+#[test]
+fn a_failed_upload_whose_cancel_answer_was_lost_reports_the_cancel() {
+    let len = 10 * KIB;
+    let cancelled =
+        format!("Cannot cancel upload {SCRIPTED_ID} because its status is 'cancelled'.");
+    let scripted = ScriptedServer::start(move |seen, n| {
+        if seen.path.ends_with("/uploads") {
+            Reply::Json(200, upload_json("pending", len, false))
+        } else if seen.path.ends_with("/parts") {
+            // A permanent refusal: the upload fails and is cleaned up.
+            Reply::Json(400, api_error("This part is refused.", None))
+        } else if seen.path.ends_with("/cancel") && n == 0 {
+            Reply::Drop
+        } else if seen.path.ends_with("/cancel") {
+            Reply::Json(400, api_error(&cancelled, None))
+        } else {
+            Reply::Json(404, json!({"error": {"message": "no route"}}))
+        }
+    });
+    let (_dir, path, _) = temp_file(len, 4);
+    let out = run(cli_at(&scripted.base_url(), "sk-test")
+        .args(["upload"])
+        .arg(&path)
+        .args(["--purpose", "fine-tune"]));
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    assert!(out.stderr.contains("was cancelled"), "{out:#?}");
+    assert!(!out.stderr.contains("could not cancel"), "{out:#?}");
+    assert!(!out.offers_cancel(SCRIPTED_ID), "{out:#?}");
+    assert_eq!(scripted.count("/cancel"), 2);
+}

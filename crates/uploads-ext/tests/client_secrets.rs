@@ -66,6 +66,39 @@ async fn debug_of_client_builder_and_key_is_redacted() {
     assert_eq!(key.expose(), KEY);
 }
 
+/// A base URL with `user:password@` is refused before any request (reqwest would send Basic auth
+/// from it instead of the key), and no message or `Debug` repeats the password.
+#[tokio::test]
+async fn base_url_with_credentials_is_refused_without_echoing_them() {
+    for url in [
+        "https://user:SECRET123@api.example.com/v1",
+        "https://SECRET123@api.example.com/v1",
+        "http://user:SECRET123@127.0.0.1:9/v1",
+        // Invalid (space in the host) and still not echoed.
+        "https://user:SECRET123@bad host/v1",
+        // Not http(s): refused for that, still not echoed.
+        "ftp://user:SECRET123@example.com/v1",
+    ] {
+        let builder = builder(url.into());
+        assert_no_key(&format!("{builder:?}"), "ClientBuilder Debug");
+        let err = builder
+            .build()
+            .expect_err("credentials in a base URL are refused");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{url}: {err}");
+        assert_error_clean(&err, url);
+        assert!(err.to_string().contains("***@"), "{url}: {err}");
+    }
+    let err = builder("https://u:SECRET123@api.example.com/v1".into())
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("credentials"), "{err}");
+    // A plain `@` later in the path is not mistaken for credentials.
+    let client = builder("http://127.0.0.1:9/v1/@team".into())
+        .build()
+        .unwrap();
+    assert!(client.base_url().ends_with("/v1/@team"));
+}
+
 #[tokio::test]
 async fn errors_and_traces_never_contain_the_key() {
     let logs = LogBuffer::default();

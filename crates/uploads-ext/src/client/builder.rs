@@ -103,7 +103,10 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("api_key", &self.api_key)
-            .field("base_url", &self.base_url)
+            .field(
+                "base_url",
+                &self.base_url.as_deref().map(without_credentials),
+            )
             .field("organization", &self.organization)
             .field("project", &self.project)
             .field("timeout", &self.timeout)
@@ -281,11 +284,20 @@ impl ClientBuilder {
             .clone()
             .or_else(|| self.env("OPENAI_BASE_URL"))
             .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+        // Messages show the URL with any `user:password@` masked: it may hold a secret.
+        let shown = without_credentials(&base_url);
         let parsed = url::Url::parse(&base_url)
-            .map_err(|e| Error::invalid_input(format!("invalid base URL {base_url:?}: {e}")))?;
+            .map_err(|e| Error::invalid_input(format!("invalid base URL {shown:?}: {e}")))?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(Error::invalid_input(format!(
-                "base URL must be http or https, got {base_url:?}"
+                "base URL must be http or https, got {shown:?}"
+            )));
+        }
+        // reqwest would send Basic auth from them instead of the API key.
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(Error::invalid_input(format!(
+                "base URL must not carry credentials (user:password@), got {shown:?}: the API \
+                 key authenticates; put a proxy's credentials in a header instead"
             )));
         }
         let base_url = base_url.trim_end_matches('/').to_owned();
@@ -365,5 +377,17 @@ fn record_response(status: reqwest::StatusCode, headers: &HeaderMap) {
     span.record("status", status.as_u16());
     if let Some(id) = headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
         span.record("request_id", id);
+    }
+}
+
+/// `url` with the `user:password@` part of its authority (if any) masked as `***@`, without
+/// parsing it (an invalid URL is shown too).
+fn without_credentials(url: &str) -> String {
+    let authority_start = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[authority_start..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..authority_start], &rest[at..]),
+        None => url.to_owned(),
     }
 }

@@ -1,5 +1,6 @@
 //! [`ApiError`]: the API's error envelope, decoded once from an error response's body.
 
+use openai_uploads_generated::models::upload::Status as UploadStatus;
 use serde::Deserialize;
 
 /// The API's error envelope: `{"error": {"message", "type", "param", "code"}}`.
@@ -20,6 +21,24 @@ pub struct ApiError {
     pub code: Option<String>,
 }
 
+impl ApiError {
+    /// The status of the Upload that an error names, as the API words it when an operation no
+    /// longer applies: "Cannot cancel upload upload_abc because its status is 'cancelled'.",
+    /// "... because it has expired (status 'expired')". `None` when the message names none.
+    ///
+    /// The API has no way to read an Upload, so this is how a retried `cancel` or `complete`
+    /// learns what an earlier attempt whose answer was lost did.
+    pub fn upload_status(&self) -> Option<UploadStatus> {
+        let (_, after) = self
+            .message
+            .split_once("status is '")
+            .or_else(|| self.message.split_once("status '"))?;
+        let (status, _) = after.split_once('\'')?;
+        let status: UploadStatus = status.parse().unwrap_or_else(|never| match never {});
+        status.is_known().then_some(status)
+    }
+}
+
 fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(match Option::<serde_json::Value>::deserialize(d)? {
         None | Some(serde_json::Value::Null) => None,
@@ -31,4 +50,33 @@ fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Str
 #[derive(Deserialize)]
 pub(super) struct Envelope {
     pub(super) error: ApiError,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(message: &str) -> ApiError {
+        ApiError {
+            message: message.to_owned(),
+            error_type: Some("invalid_request_error".into()),
+            param: None,
+            code: None,
+        }
+    }
+
+    #[test]
+    fn the_status_an_error_names_is_read_from_its_message() {
+        let cancelled = api("Cannot cancel upload upload_1 because its status is 'cancelled'.");
+        assert_eq!(cancelled.upload_status(), Some(UploadStatus::Cancelled));
+        let expired =
+            api("Cannot complete upload upload_1 because it has expired (status 'expired').");
+        assert_eq!(expired.upload_status(), Some(UploadStatus::Expired));
+        let completed =
+            api("Cannot add parts to upload upload_1 because its status is 'completed'.");
+        assert_eq!(completed.upload_status(), Some(UploadStatus::Completed));
+        assert_eq!(api("No such upload: upload_1").upload_status(), None);
+        assert_eq!(api("its status is 'weird'.").upload_status(), None);
+        assert_eq!(api("status 'unterminated").upload_status(), None);
+    }
 }

@@ -277,6 +277,13 @@ impl Error {
         self.inner.api.as_ref()
     }
 
+    /// The Upload status the API's error message names ("... because its status is
+    /// 'cancelled'"), see [`ApiError::upload_status`]. A retried `cancel` whose first answer was
+    /// lost gets `Some(Cancelled)`: the upload *is* cancelled.
+    pub fn upload_status(&self) -> Option<openai_uploads_generated::models::upload::Status> {
+        self.api_error()?.upload_status()
+    }
+
     /// The HTTP answer this error was decoded from (status, every header, the body's start),
     /// when one arrived.
     pub fn raw_response(&self) -> Option<&RawResponse> {
