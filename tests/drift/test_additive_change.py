@@ -174,3 +174,31 @@ def test_the_additive_change_is_classified_additive(regenerated: Path) -> None:
     changes = classify(before, after)
     assert overall(changes) == "additive", "\n".join(map(str, changes))
     assert "additive: operation retrieveUpload: added (GET /uploads/{upload_id})" in map(str, changes)
+
+
+def semver_checks_binary() -> str | None:
+    """cargo-semver-checks: `$CARGO_SEMVER_CHECKS`, the copy .ci/run installs into .tools, or PATH."""
+    for candidate in (os.environ.get("CARGO_SEMVER_CHECKS"), str(REPO / ".tools" / "bin" / "cargo-semver-checks")):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return shutil.which("cargo-semver-checks")
+
+
+@pytest.mark.parametrize("crate", ["generated", "crates/uploads-ext"])
+def test_cargo_semver_checks_finds_the_additive_change_non_breaking(regenerated: Path, crate: str) -> None:
+    """The regenerated crate (and uploads-ext built on it) against the committed one as baseline:
+    same version number, so any breaking change is a violation."""
+    binary = semver_checks_binary()
+    if binary is None:
+        pytest.skip("cargo-semver-checks is not installed (.ci/run installs it into .tools/bin)")
+    env = {**os.environ, "CARGO_TARGET_DIR": str(REPO / "target" / "semver-additive"), "CARGO_TERM_COLOR": "never"}
+    proc = subprocess.run(
+        [binary, "semver-checks", "check-release",
+         "--manifest-path", str(regenerated / crate / "Cargo.toml"),
+         "--baseline-root", str(REPO / crate)],
+        capture_output=True, text=True, env=env, timeout=1800,
+    )
+    output = proc.stdout + proc.stderr
+    print(output[-1500:])
+    assert proc.returncode == 0, output[-6000:]
+    assert "no semver update required" in output or "Summary no semver" in output or "Checked" in output, output[-3000:]

@@ -59,8 +59,10 @@
 //! - The one exception is [`ClientBuilder::http_client`], which takes a `reqwest::Client` so you
 //!   can configure proxies and TLS yourself; it follows this crate's reqwest major version.
 //! - Upgrading one of these crates to an incompatible major version is a breaking release of
-//!   this crate. The rest is checked by `cargo semver-checks` (the `semver` job of
-//!   `.github/workflows/ci.yml`, against a pull request's base commit).
+//!   this crate. The rest is checked by `cargo semver-checks`: the `semver` job of
+//!   `.github/workflows/ci.yml` against a pull request's base commit, and `.ci/run`'s spec tests
+//!   on a synthetic additive upstream change (this crate and the generated one, regenerated,
+//!   against the committed ones).
 //!
 //! ## Features
 //! - `rustls` (default): TLS through rustls, no system OpenSSL needed.
