@@ -241,59 +241,52 @@ async fn x_should_retry_overrides_the_status() {
     yes.assert_async().await;
 }
 
-#[tokio::test]
-async fn retry_after_ms_sets_the_delay() {
-    for status in [500, 429] {
-        let mut server = mockito::Server::new_async().await;
-        let mock = server
-            .mock("POST", "/uploads")
-            .with_status(status)
-            .with_header("retry-after-ms", "1500")
-            .with_header("retry-after", "9")
-            .with_body(error_body(status))
-            .expect(3)
-            .create_async()
-            .await;
-        let recorder = Recorder::default();
-        let err = run(&client(&server, &recorder), 0)
-            .await
-            .expect_err("fails");
-        mock.assert_async().await;
-        assert_eq!(err.retry_after(), Some(Duration::from_millis(1500)));
-        let delays = recorder.delays();
-        assert_eq!(delays.len(), 2, "{delays:?}");
-        if status == 429 {
-            assert_close(&delays, Duration::from_millis(1500), GATE_SLACK, "429 ms");
-        } else {
-            assert_eq!(delays, [Duration::from_millis(1500); 2]);
-        }
+/// Runs operation `op` against a server that fails it three times with `status` and `headers`;
+/// returns the error and the delays the client asked for between the attempts.
+async fn failing_thrice(
+    op: usize,
+    status: usize,
+    headers: &[(&str, &str)],
+) -> (uploads_ext::Error, Vec<Duration>) {
+    let mut server = mockito::Server::new_async().await;
+    let path = OPERATIONS[op].1;
+    let mut mock = server.mock("POST", path).with_status(status);
+    for (name, value) in headers {
+        mock = mock.with_header(*name, value);
     }
+    let mock = mock
+        .with_body(error_body(status))
+        .expect(3)
+        .create_async()
+        .await;
+    let recorder = Recorder::default();
+    let err = run(&client(&server, &recorder), op)
+        .await
+        .expect_err("fails three times");
+    mock.assert_async().await;
+    assert_eq!(err.attempts(), 3, "HTTP {status} {headers:?}");
+    let delays = recorder.delays();
+    assert_eq!(delays.len(), 2, "{delays:?}");
+    (err, delays)
 }
 
 #[tokio::test]
-async fn retry_after_seconds_sets_the_delay() {
-    for status in [503, 429] {
-        let mut server = mockito::Server::new_async().await;
-        let mock = server
-            .mock("POST", "/uploads/upload_abc/complete")
-            .with_status(status)
-            .with_header("retry-after", "2")
-            .with_body(error_body(status))
-            .expect(3)
-            .create_async()
-            .await;
-        let recorder = Recorder::default();
-        let err = run(&client(&server, &recorder), 2)
-            .await
-            .expect_err("fails");
-        mock.assert_async().await;
-        assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
-        let delays = recorder.delays();
-        assert_eq!(delays.len(), 2, "{delays:?}");
-        if status == 429 {
-            assert_close(&delays, Duration::from_secs(2), GATE_SLACK, "429 seconds");
-        } else {
-            assert_eq!(delays, [Duration::from_secs(2); 2]);
+async fn retry_after_headers_set_the_delay() {
+    let ms = [("retry-after-ms", "1500"), ("retry-after", "9")];
+    let seconds = [("retry-after", "2")];
+    for (op, headers, expected) in [
+        (0, &ms[..], Duration::from_millis(1500)),
+        (2, &seconds[..], Duration::from_secs(2)),
+    ] {
+        for status in [500, 503, 429] {
+            let (err, delays) = failing_thrice(op, status, headers).await;
+            assert_eq!(err.retry_after(), Some(expected));
+            if status == 429 {
+                // The client-wide pause: the gate may already have run down a little.
+                assert_close(&delays, expected, GATE_SLACK, "429");
+            } else {
+                assert_eq!(delays, [expected; 2]);
+            }
         }
     }
 }
@@ -301,23 +294,8 @@ async fn retry_after_seconds_sets_the_delay() {
 #[tokio::test]
 async fn retry_after_http_date_sets_the_delay_approximately() {
     for status in [500, 429] {
-        let mut server = mockito::Server::new_async().await;
-        let when = SystemTime::now() + Duration::from_secs(10);
-        let mock = server
-            .mock("POST", "/uploads")
-            .with_status(status)
-            .with_header("retry-after", &httpdate::fmt_http_date(when))
-            .with_body(error_body(status))
-            .expect(3)
-            .create_async()
-            .await;
-        let recorder = Recorder::default();
-        run(&client(&server, &recorder), 0)
-            .await
-            .expect_err("fails");
-        mock.assert_async().await;
-        let delays = recorder.delays();
-        assert_eq!(delays.len(), 2, "{delays:?}");
+        let when = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(10));
+        let (_, delays) = failing_thrice(0, status, &[("retry-after", &when)]).await;
         for d in delays {
             // The date has whole seconds and some time passes: between 8 and 10 seconds.
             assert!(
@@ -330,22 +308,7 @@ async fn retry_after_http_date_sets_the_delay_approximately() {
 
 #[tokio::test]
 async fn server_delays_beyond_the_cap_fall_back_to_backoff() {
-    let mut server = mockito::Server::new_async().await;
-    let mock = server
-        .mock("POST", "/uploads")
-        .with_status(503)
-        .with_header("retry-after", "3600")
-        .with_body(error_body(503))
-        .expect(3)
-        .create_async()
-        .await;
-    let recorder = Recorder::default();
-    run(&client(&server, &recorder), 0)
-        .await
-        .expect_err("fails");
-    mock.assert_async().await;
-    let delays = recorder.delays();
-    assert_eq!(delays.len(), 2);
+    let (_, delays) = failing_thrice(0, 503, &[("retry-after", "3600")]).await;
     assert_backoff(&delays, Duration::ZERO, "capped server delay");
 }
 
@@ -357,23 +320,9 @@ async fn absurd_server_delays_are_ignored_not_a_panic() {
         ("retry-after", "-5"),
         ("retry-after", "NaN"),
     ] {
-        let mut server = mockito::Server::new_async().await;
-        let mock = server
-            .mock("POST", "/uploads")
-            .with_status(503)
-            .with_header(header, value)
-            .with_body(error_body(503))
-            .expect(3)
-            .create_async()
-            .await;
-        let recorder = Recorder::default();
-        let err = run(&client(&server, &recorder), 0)
-            .await
-            .expect_err("fails");
-        mock.assert_async().await;
-        assert_eq!(err.attempts(), 3, "{header}: {value}");
+        let (err, delays) = failing_thrice(0, 503, &[(header, value)]).await;
         assert_eq!(err.retry_after(), None, "{header}: {value}");
-        assert_backoff(&recorder.delays(), Duration::ZERO, value);
+        assert_backoff(&delays, Duration::ZERO, value);
     }
 }
 
