@@ -245,7 +245,9 @@ async fn transfer(
     let part_ids: Vec<String> = done.into_iter().flatten().collect();
     let completed = complete(&ctx, part_ids, md5, &mut journal, finalizer, completing).await?;
     if let Some(file) = journal {
-        super::journal::remove(&file.path);
+        if !input.run.keep_journal_on_success {
+            super::journal::remove(&file.path);
+        }
     }
     Ok(completed)
 }
