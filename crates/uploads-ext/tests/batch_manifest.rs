@@ -56,7 +56,11 @@ async fn a_second_run_with_the_same_manifest_is_refused_while_the_first_runs() {
     assert_eq!(err.kind(), ErrorKind::Journal, "{err}");
     assert!(err.is_journal_locked(), "{err}");
     assert!(err.to_string().contains("m.jsonl is in use"), "{err}");
-    assert_eq!(server.stats().requests.create, creates, "refused before any request");
+    assert_eq!(
+        server.stats().requests.create,
+        creates,
+        "refused before any request"
+    );
     drop(hold);
     let summary = tokio::time::timeout(DEADLOCK_BOUND, first.join())
         .await
@@ -162,7 +166,14 @@ async fn a_never_uploaded_non_utf8_name_is_not_matched_with_another_files_line()
         .send()
         .await
         .unwrap();
-    let result = |path: &PathBuf| &second.files.iter().find(|f| f.path == *path).unwrap().result;
+    let result = |path: &PathBuf| {
+        &second
+            .files
+            .iter()
+            .find(|f| f.path == *path)
+            .unwrap()
+            .result
+    };
     assert!(matches!(result(&a), FileResult::AlreadyUploaded { .. }));
     assert!(
         matches!(result(&b), FileResult::Completed(_)),

@@ -138,7 +138,10 @@ impl Manifest {
             file_id: file_id.to_owned(),
         };
         let mut line = serde_json::to_vec(&entry).map_err(|e| {
-            Error::invalid_input(format!("cannot encode {} for the manifest: {e}", path.display()))
+            Error::invalid_input(format!(
+                "cannot encode {} for the manifest: {e}",
+                path.display()
+            ))
         })?;
         line.push(b'\n');
         let file = self.file.lock().expect("manifest lock");
@@ -278,7 +281,9 @@ mod tests {
         let a = dir.path().join(std::ffi::OsStr::from_bytes(b"caf\xe9.bin"));
         let b = dir.path().join(std::ffi::OsStr::from_bytes(b"caf\xff.bin"));
         let manifest = Manifest::open(&path).unwrap();
-        manifest.record(&a, identity(), "upload_a", "file-a").unwrap();
+        manifest
+            .record(&a, identity(), "upload_a", "file-a")
+            .unwrap();
         drop(manifest);
         let done = parse(&path, &std::fs::read(&path).unwrap()).unwrap();
         assert!(done.contains_key(&a));

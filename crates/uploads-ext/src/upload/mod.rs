@@ -129,7 +129,8 @@ pub use progress::Progress;
 
 pub(crate) use input::check_concurrency;
 pub(crate) use journal::{
-    check_regular_or_absent, lock_path, lossless_path, open_locked, remove as remove_journal, FileIdentity,
+    check_regular_or_absent, lock_path, lossless_path, open_locked, remove as remove_journal,
+    FileIdentity,
 };
 use source::SourceRequest;
 
