@@ -149,8 +149,9 @@ pub struct ClientArgs {
     /// default 10m.
     #[arg(long, value_name = "DURATION", value_parser = duration::parse_duration)]
     pub timeout: Option<Duration>,
-    /// Retries of a failed request before giving up on it (default 2, and 5 for each part plus
-    /// one more round for parts that ran out; 0 disables retrying: one attempt each).
+    /// Retries of a failed request before giving up on it (default 2, and for each part 5 plus
+    /// one more round once the others are done). Given, it bounds every request and part to
+    /// 1 + N attempts in all, rounds included; 0 disables retrying: one attempt each.
     #[arg(long, value_name = "N")]
     pub max_retries: Option<u32>,
 }

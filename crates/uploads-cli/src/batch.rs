@@ -208,11 +208,8 @@ fn builder(args: &UploadArgs) -> Result<BatchBuilder, Failure> {
         batch = batch.concurrency(c);
     }
     if let Some(r) = args.client.max_retries {
-        // 0 means one attempt per part: no extra round either.
-        batch = batch.part_retries(r);
-        if r == 0 {
-            batch = batch.part_rounds(0);
-        }
+        // An explicit bound counts every attempt of a part: no extra round beyond it.
+        batch = batch.part_retries(r).part_rounds(0);
     }
     if let Some(after) = args.expires_after {
         batch = batch.expires_after(after);

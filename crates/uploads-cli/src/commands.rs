@@ -69,11 +69,8 @@ pub async fn upload(args: UploadArgs) -> Result<(), Failure> {
         .cancellation_token(interrupt.token())
         .cancel_timeout(SDK_CANCEL_TIMEOUT);
     if let Some(retries) = args.client.max_retries {
-        // 0 means one attempt per part: no extra round either.
-        builder = builder.part_retries(retries);
-        if retries == 0 {
-            builder = builder.part_rounds(0);
-        }
+        // An explicit bound counts every attempt of a part: no extra round beyond it.
+        builder = builder.part_retries(retries).part_rounds(0);
     }
     if let Some(mime_type) = &args.mime_type {
         builder = builder.mime_type(mime_type.clone());
@@ -165,11 +162,8 @@ pub async fn resume(args: ResumeArgs) -> Result<(), Failure> {
         .cancellation_token(interrupt.token())
         .cancel_timeout(SDK_CANCEL_TIMEOUT);
     if let Some(retries) = args.client.max_retries {
-        // 0 means one attempt per part: no extra round either.
-        builder = builder.part_retries(retries);
-        if retries == 0 {
-            builder = builder.part_rounds(0);
-        }
+        // An explicit bound counts every attempt of a part: no extra round beyond it.
+        builder = builder.part_retries(retries).part_rounds(0);
     }
     if let Some(concurrency) = args.concurrency {
         builder = builder.concurrency(concurrency);
