@@ -5,9 +5,11 @@
 mod common;
 
 use common::*;
+#[cfg(unix)]
 use serde_json::Value;
 use uploads_fake::{FakeConfig, FakeServer, Faults};
 
+#[cfg(unix)]
 fn json_lines(out: &Run) -> Vec<Value> {
     out.stdout
         .lines()
