@@ -289,3 +289,40 @@ async fn a_batch_that_finds_nothing_fails_unless_allowed_and_skipped_links_are_r
         assert_eq!(summary.skipped_links, [link]);
     }
 }
+
+#[tokio::test]
+async fn resuming_a_dead_upload_removes_its_journal_and_says_so() {
+    let server = FakeServer::start_with(FakeConfig::default()).await.unwrap();
+    let client = client_for(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(dir.path(), "a.jsonl", &content(KIB, 1));
+    let journal = dir.path().join("j.json");
+    let identity = std::fs::metadata(&file).unwrap();
+    let modified_ns = identity
+        .modified()
+        .unwrap()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let write = |state: &str| {
+        // Started long ago with a one-hour lifetime: expired by the local clock.
+        let snapshot = serde_json::json!({
+            "version": 2, "state": state, "upload_id": "upload_dead", "path": file,
+            "file": {"size": KIB, "modified_ns": modified_ns}, "filename": "a.jsonl",
+            "purpose": "batch", "mime_type": "application/jsonl", "part_size": KIB,
+            "md5": true, "expires_at": 1000, "ttl_secs": 3600, "started_at": 1000, "parts": []
+        });
+        std::fs::write(&journal, format!("{snapshot}\n")).unwrap();
+    };
+    write("in_progress");
+    let err = client.resume_upload(&journal).send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Expired, "{err}");
+    assert!(err.to_string().contains("was removed"), "{err}");
+    assert!(!journal.exists());
+    // One whose `complete` may have happened is kept, to be settled.
+    write("completing");
+    let err = client.resume_upload(&journal).send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Expired, "{err}");
+    assert!(journal.exists());
+    assert!(no_requests(&server));
+}
