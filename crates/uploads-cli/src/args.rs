@@ -113,6 +113,11 @@ pub struct UploadArgs {
     #[arg(long, value_name = "DURATION", value_parser = duration::parse_expires_after)]
     pub expires_after: Option<Duration>,
     /// Print only the final Upload object as JSON on stdout (on failure: one error object).
+    /// With several files or a directory: one JSON line per file, `{"path", "bytes", "status",
+    /// "upload_id", "file_id", "error"}`, as each finishes (status `completed`,
+    /// `already_uploaded` or `failed`, with `error` as in a failure object), and one line
+    /// `{"path", "status": "skipped_link"}` per symbolic link not followed; a batch that cannot
+    /// start (nothing to upload, a manifest in use, ...) prints one error object instead.
     #[arg(long)]
     pub json: bool,
     /// Request timeout and retries.
@@ -144,8 +149,9 @@ pub struct ClientArgs {
     /// default 10m.
     #[arg(long, value_name = "DURATION", value_parser = duration::parse_duration)]
     pub timeout: Option<Duration>,
-    /// Retries of a failed request before giving up on it (default 2, and 5 for each part;
-    /// 0 disables retrying).
+    /// Retries of a failed request before giving up on it (default 2, and for each part 5 plus
+    /// one more round once the others are done). Given, it bounds every request and part to
+    /// 1 + N attempts in all, rounds included; 0 disables retrying: one attempt each.
     #[arg(long, value_name = "N")]
     pub max_retries: Option<u32>,
 }
@@ -254,4 +260,7 @@ pub struct BatchArgs {
     /// Parts in flight at once across all files (default 16).
     #[arg(long, value_name = "N")]
     pub max_parts_in_flight: Option<usize>,
+    /// A directory (or patterns) with no file to upload is a success, not an error (exit 2).
+    #[arg(long)]
+    pub allow_empty: bool,
 }

@@ -58,8 +58,24 @@ pub async fn upload_many(args: UploadArgs) -> Result<(), Failure> {
         .start()
         .await
         .map_err(|e| outcome::from_error(&e, &context))?;
+    if handle.progress().files_total == 0 && !args.batch.allow_empty {
+        bar.finish();
+        return Err(nothing_to_upload(&args, handle.skipped_links().len()));
+    }
 
     let mut counts = Counts::default();
+    for link in handle.skipped_links() {
+        counts.links += 1;
+        if args.json {
+            print_stdout(&link_line(link)?)?;
+        }
+        if !crate::conventions::quiet() {
+            bar.note(&format!(
+                "skipped   {} (a symbolic link: not followed)",
+                link.display()
+            ));
+        }
+    }
     loop {
         let file = tokio::select! {
             biased;
@@ -82,10 +98,16 @@ pub async fn upload_many(args: UploadArgs) -> Result<(), Failure> {
         }
     }
     bar.finish();
-    let summary = format!(
+    let mut summary = format!(
         "{} uploaded, {} already uploaded, {} failed",
         counts.completed, counts.skipped, counts.failed
     );
+    if counts.links > 0 {
+        summary.push_str(&format!(
+            ", {} symbolic link(s) skipped (not followed)",
+            counts.links
+        ));
+    }
     if counts.failed == 0 {
         if !crate::conventions::quiet() {
             eprintln!("{summary}");
@@ -151,6 +173,7 @@ fn builder(args: &UploadArgs) -> Result<BatchBuilder, Failure> {
         Some(n) => c.max_parts_in_flight(n),
         None => c,
     })?;
+    // An empty batch is refused by the caller, with the CLI's words (see `nothing_to_upload`).
     let mut batch = match dir {
         Some(dir) => {
             let mut batch = client.upload_dir(dir);
@@ -165,6 +188,7 @@ fn builder(args: &UploadArgs) -> Result<BatchBuilder, Failure> {
         None => client.upload_files(&args.files),
     };
     batch = batch
+        .allow_empty(true)
         .purpose(Purpose::from(args.purpose.clone()))
         .md5(!args.no_md5)
         .cancel_timeout(SDK_CANCEL_TIMEOUT);
@@ -184,7 +208,8 @@ fn builder(args: &UploadArgs) -> Result<BatchBuilder, Failure> {
         batch = batch.concurrency(c);
     }
     if let Some(r) = args.client.max_retries {
-        batch = batch.part_retries(r);
+        // An explicit bound counts every attempt of a part: no extra round beyond it.
+        batch = batch.part_retries(r).part_rounds(0);
     }
     if let Some(after) = args.expires_after {
         batch = batch.expires_after(after);
@@ -215,6 +240,35 @@ fn json_line(file: &FileOutcome, report: Option<&Failure>) -> Result<String, Fai
     Ok(text)
 }
 
+/// The failure of a batch with no file to upload (exit 2; `--allow-empty` accepts it).
+fn nothing_to_upload(args: &UploadArgs, skipped_links: usize) -> Failure {
+    let b = &args.batch;
+    let mut message = match args.files.as_slice() {
+        [dir] if dir.is_dir() => format!("no file to upload in {}", dir.display()),
+        _ => "no file to upload".to_owned(),
+    };
+    if !b.include.is_empty() {
+        message.push_str(&format!(" matches --include {}", b.include.join(", ")));
+    }
+    if !b.exclude.is_empty() {
+        message.push_str(&format!(" (after --exclude {})", b.exclude.join(", ")));
+    }
+    if skipped_links > 0 {
+        message.push_str(&format!(
+            "; {skipped_links} symbolic link(s) were not followed"
+        ));
+    }
+    Failure::invalid_input(format!("{message}: nothing was uploaded")).with_hint(
+        "check the directory and the patterns; pass --allow-empty if an empty batch is expected",
+    )
+}
+
+/// The `--json` line of a symbolic link the walk did not follow.
+fn link_line(path: &std::path::Path) -> Result<String, Failure> {
+    let line = serde_json::json!({"path": path.display().to_string(), "status": "skipped_link"});
+    Ok(format!("{line}\n"))
+}
+
 fn human_line(file: &FileOutcome, report: Option<&Failure>) -> String {
     let path = file.path.display();
     match (&file.result, report) {
@@ -227,7 +281,14 @@ fn human_line(file: &FileOutcome, report: Option<&Failure>) -> String {
         (FileResult::AlreadyUploaded { file_id, .. }, _) => {
             format!("skipped   {path} -> {file_id} (uploaded by an earlier run)")
         }
-        (_, Some(report)) => format!("failed    {path}: {}", report.message),
+        (_, Some(report)) => {
+            // Each file's hints (resume, cancel, ...) stay with it: the summary has none of them.
+            let mut line = format!("failed    {path}: {}", report.message);
+            for hint in &report.hints {
+                line.push_str(&format!("\n          hint: {hint}"));
+            }
+            line
+        }
         (_, None) => format!("failed    {path}"),
     }
 }
@@ -237,6 +298,7 @@ fn human_line(file: &FileOutcome, report: Option<&Failure>) -> String {
 struct Counts {
     completed: usize,
     skipped: usize,
+    links: usize,
     failed: usize,
     exit_code: u8,
 }

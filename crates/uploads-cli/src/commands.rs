@@ -69,7 +69,8 @@ pub async fn upload(args: UploadArgs) -> Result<(), Failure> {
         .cancellation_token(interrupt.token())
         .cancel_timeout(SDK_CANCEL_TIMEOUT);
     if let Some(retries) = args.client.max_retries {
-        builder = builder.part_retries(retries);
+        // An explicit bound counts every attempt of a part: no extra round beyond it.
+        builder = builder.part_retries(retries).part_rounds(0);
     }
     if let Some(mime_type) = &args.mime_type {
         builder = builder.mime_type(mime_type.clone());
@@ -161,7 +162,8 @@ pub async fn resume(args: ResumeArgs) -> Result<(), Failure> {
         .cancellation_token(interrupt.token())
         .cancel_timeout(SDK_CANCEL_TIMEOUT);
     if let Some(retries) = args.client.max_retries {
-        builder = builder.part_retries(retries);
+        // An explicit bound counts every attempt of a part: no extra round beyond it.
+        builder = builder.part_retries(retries).part_rounds(0);
     }
     if let Some(concurrency) = args.concurrency {
         builder = builder.concurrency(concurrency);
@@ -275,35 +277,45 @@ fn check_file(path: &Path) -> Result<(), Failure> {
 }
 
 /// A new upload's journal must not overwrite a live one (that would orphan its upload), and
-/// its directory must exist. The journal of a cancelled upload is only a leftover: removed.
+/// its directory must exist. The journal of a dead upload (cancelled, or expired before its
+/// `complete` was sent) is only a leftover: removed, and said so.
 fn check_journal_path(journal: &Path) -> Result<(), Failure> {
-    if journal.exists() {
-        let state = std::fs::read(journal)
-            .ok()
-            .and_then(|text| serde_json::from_slice::<serde_json::Value>(&text).ok())
-            .and_then(|v| v.get("state").and_then(|s| s.as_str()).map(str::to_owned));
-        if state.as_deref() == Some("cancelled") {
-            std::fs::remove_file(journal).map_err(|e| {
-                Failure::invalid_input(format!(
-                    "cannot remove the journal {} of a cancelled upload: {e}",
-                    journal.display()
-                ))
-            })?;
-            eprintln!(
-                "removed the journal {} of an upload that was cancelled",
+    match std::fs::metadata(journal) {
+        Ok(meta) if !meta.is_file() => {
+            return Err(Failure::invalid_input(format!(
+                "the journal {} is not a regular file: give the path of a regular file (it is \
+                 created)",
                 journal.display()
-            );
-            return Ok(());
+            )))
         }
-        return Err(Failure::invalid_input(format!(
-            "the journal {} already exists (from an earlier upload)",
-            journal.display()
-        ))
-        .with_hint(format!(
-            "finish that upload with: openai-uploads resume {}",
-            journal.display()
-        ))
-        .with_hint("or delete the journal, or choose another path with --journal"));
+        Ok(_) => {
+            if let Some(dead) = dead_upload(journal) {
+                std::fs::remove_file(journal).map_err(|e| {
+                    Failure::invalid_input(format!(
+                        "cannot remove the journal {} of an upload that was {dead}: {e}",
+                        journal.display()
+                    ))
+                })?;
+                let mut lock = journal.as_os_str().to_owned();
+                lock.push(".lock");
+                let _ = std::fs::remove_file(lock);
+                eprintln!(
+                    "removed the journal {} of an upload that was {dead}",
+                    journal.display()
+                );
+                return Ok(());
+            }
+            return Err(Failure::invalid_input(format!(
+                "the journal {} already exists (from an earlier upload)",
+                journal.display()
+            ))
+            .with_hint(format!(
+                "finish that upload with: openai-uploads resume {}",
+                journal.display()
+            ))
+            .with_hint("or delete the journal, or choose another path with --journal"));
+        }
+        Err(_) => {}
     }
     let dir = match journal.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
@@ -357,4 +369,33 @@ fn print_upload(
         HumanBytes(per_second as u64)
     );
     print_stdout(&out)
+}
+
+/// Why the upload of this journal is known to be dead (`cancelled`, or `expired` while only
+/// parts were sent), read leniently: the snapshot line, then each state event after it.
+fn dead_upload(journal: &Path) -> Option<&'static str> {
+    let text = std::fs::read(journal).ok()?;
+    let mut lines = text.split(|b| *b == b'\n');
+    let snapshot: serde_json::Value = serde_json::from_slice(lines.next()?).ok()?;
+    let mut state = snapshot.get("state")?.as_str()?.to_owned();
+    for line in lines {
+        let event = serde_json::from_slice::<serde_json::Value>(line).ok();
+        if let Some(s) = event.as_ref().and_then(|e| e.get("state")?.as_str()) {
+            state = s.to_owned();
+        }
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs() as i64;
+    let int = |name: &str| snapshot.get(name).and_then(|v| v.as_i64());
+    let expires = match (int("started_at"), int("ttl_secs")) {
+        (Some(start), Some(ttl)) => start + ttl,
+        _ => int("expires_at")?,
+    };
+    match state.as_str() {
+        "cancelled" => Some("cancelled"),
+        "in_progress" if expires <= now => Some("expired"),
+        _ => None,
+    }
 }

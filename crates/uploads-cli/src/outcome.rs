@@ -341,8 +341,14 @@ fn existing_journal(ctx: &Context) -> Option<PathBuf> {
 /// The `upload_id` recorded in a journal, read leniently (the journal may be one the SDK
 /// refuses).
 fn journal_upload_id(path: &Path) -> Option<String> {
+    // Only a regular file: a device or FIFO given as a journal would be read forever.
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
     let text = std::fs::read(path).ok()?;
-    let value: serde_json::Value = serde_json::from_slice(&text).ok()?;
+    // The snapshot line (events may follow it).
+    let first = text.split(|b| *b == b'\n').next()?;
+    let value: serde_json::Value = serde_json::from_slice(first).ok()?;
     value
         .get("upload_id")?
         .as_str()

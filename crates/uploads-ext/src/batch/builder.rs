@@ -41,6 +41,7 @@ impl fmt::Debug for BatchBuilder {
             .field("failure_policy", &b.failure_policy)
             .field("files_in_flight", &b.files_in_flight)
             .field("manifest", &b.manifest)
+            .field("allow_empty", &b.allow_empty)
             .finish_non_exhaustive()
     }
 }
@@ -119,6 +120,23 @@ impl BatchBuilder {
         self
     }
 
+    /// Extra rounds for parts whose retries ran out (see
+    /// [`crate::UploadFileBuilder::part_rounds`]); 0 with `part_retries(0)` means exactly one
+    /// attempt per part.
+    pub fn part_rounds(mut self, rounds: u32) -> Self {
+        self.inner.part_rounds = Some(rounds);
+        self
+    }
+
+    /// Whether a batch with no file to upload (an empty directory, patterns that match
+    /// nothing, an empty list) is fine (default false: [`start`](Self::start) fails with
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput), so that a typo in a pattern
+    /// is not a silent success).
+    pub fn allow_empty(mut self, allow: bool) -> Self {
+        self.inner.allow_empty = allow;
+        self
+    }
+
     /// When each created File expires (see [`crate::client::CreateUploadBuilder::expires_after`]).
     pub fn expires_after(mut self, after: Duration) -> Self {
         self.inner.expires_after = Some(after);
@@ -163,14 +181,19 @@ impl BatchBuilder {
     }
 
     /// Lists the files (walking the directory), checks the settings, and starts the uploads.
-    /// Fails before any request on an invalid setting or pattern, or a directory that cannot be
-    /// walked; a single file that cannot be read fails as that file's result only.
+    /// Fails before any request on an invalid setting or pattern, a directory that cannot be
+    /// walked, a manifest that is not a regular file or is in use by another run, or (unless
+    /// [`allow_empty`](Self::allow_empty)) no file to upload; a single file that cannot be read
+    /// fails as that file's result only.
     pub async fn start(self) -> Result<BatchHandle> {
         let input = self.inner.build(&self.client)?;
         let files = input.files.clone();
         let found = tokio::task::spawn_blocking(move || list(&files))
             .await
             .map_err(|e| Error::invalid_input(format!("listing the files failed: {e}")))??;
+        if found.files.is_empty() && !input.allow_empty {
+            return Err(nothing_found(&input.files, found.skipped_links.len()));
+        }
         start(self.client, input, found).await
     }
 
@@ -178,4 +201,34 @@ impl BatchBuilder {
     pub async fn send(self) -> Result<BatchSummary> {
         Ok(self.start().await?.join().await)
     }
+}
+
+/// The error of a batch with no file: what was looked at, so that a typo is visible.
+fn nothing_found(files: &FileSet, skipped_links: usize) -> Error {
+    let what = match files {
+        FileSet::List(_) => "no files were given".to_owned(),
+        FileSet::Dir {
+            root,
+            include,
+            exclude,
+            ..
+        } => {
+            let mut what = format!("no file to upload in {}", root.display());
+            if !include.is_empty() {
+                what.push_str(&format!(" matching {}", include.join(", ")));
+            }
+            if !exclude.is_empty() {
+                what.push_str(&format!(" (excluding {})", exclude.join(", ")));
+            }
+            if skipped_links > 0 {
+                what.push_str(&format!(
+                    "; {skipped_links} symbolic link(s) were not followed"
+                ));
+            }
+            what
+        }
+    };
+    Error::invalid_input(format!(
+        "{what}: nothing was uploaded (allow an empty batch explicitly if that is expected)"
+    ))
 }

@@ -1,5 +1,6 @@
 //! [`BatchHandle`]: a running batch.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -24,6 +25,7 @@ pub struct BatchHandle {
     pub(crate) seen: Vec<FileOutcome>,
     pub(crate) token: CancellationToken,
     pub(crate) progress: Arc<Aggregate>,
+    pub(crate) skipped_links: Vec<PathBuf>,
 }
 
 impl BatchHandle {
@@ -48,6 +50,12 @@ impl BatchHandle {
         self.seen.last()
     }
 
+    /// Symbolic links the directory walk found and left out (not followed: see
+    /// [`BatchBuilder::follow_links`](super::BatchBuilder::follow_links)), in walk order.
+    pub fn skipped_links(&self) -> &[PathBuf] {
+        &self.skipped_links
+    }
+
     /// The latest aggregate progress.
     pub fn progress(&self) -> BatchProgress {
         self.progress.snapshot()
@@ -56,7 +64,10 @@ impl BatchHandle {
     /// Waits for every file to finish and returns all outcomes (in the order they finished).
     pub async fn join(mut self) -> BatchSummary {
         while self.next().await.is_some() {}
-        BatchSummary { files: self.seen }
+        BatchSummary {
+            files: self.seen,
+            skipped_links: self.skipped_links,
+        }
     }
 
     /// Stops the batch (see the type's docs) and returns the summary once every file has

@@ -25,12 +25,14 @@ pub(crate) struct BatchInputBuilder {
     pub md5: bool,
     pub failure_policy: Option<FailurePolicy>,
     pub part_retries: Option<u32>,
+    pub part_rounds: Option<u32>,
     pub expires_after: Option<Duration>,
     pub files_in_flight: usize,
     pub on_progress: Option<BatchProgressFn>,
     pub cancel: CancellationToken,
     pub manifest: Option<PathBuf>,
     pub cancel_timeout: Option<Duration>,
+    pub allow_empty: bool,
 }
 
 impl BatchInputBuilder {
@@ -43,12 +45,14 @@ impl BatchInputBuilder {
             md5: true,
             failure_policy: None,
             part_retries: None,
+            part_rounds: None,
             expires_after: None,
             files_in_flight: DEFAULT_FILES_IN_FLIGHT,
             on_progress: None,
             cancel: CancellationToken::new(),
             manifest: None,
             cancel_timeout: None,
+            allow_empty: false,
         }
     }
 
@@ -69,6 +73,9 @@ impl BatchInputBuilder {
         } else {
             FailurePolicy::Cancel
         });
+        if let Some(manifest) = &self.manifest {
+            crate::upload::check_regular_or_absent(manifest, "manifest")?;
+        }
         Ok(BatchInput {
             files: self.files,
             purpose,
@@ -77,12 +84,14 @@ impl BatchInputBuilder {
             md5: self.md5,
             failure_policy,
             part_retries: self.part_retries,
+            part_rounds: self.part_rounds,
             expires_after: self.expires_after,
             files_in_flight: self.files_in_flight,
             on_progress: self.on_progress,
             cancel: self.cancel,
             manifest: self.manifest,
             cancel_timeout: self.cancel_timeout,
+            allow_empty: self.allow_empty,
         })
     }
 }
@@ -96,12 +105,14 @@ pub(crate) struct BatchInput {
     md5: bool,
     failure_policy: FailurePolicy,
     part_retries: Option<u32>,
+    part_rounds: Option<u32>,
     expires_after: Option<Duration>,
     pub files_in_flight: usize,
     pub on_progress: Option<BatchProgressFn>,
     pub cancel: CancellationToken,
     pub manifest: Option<PathBuf>,
     cancel_timeout: Option<Duration>,
+    pub allow_empty: bool,
 }
 
 /// The settings of how a file is sent, for new and resumed uploads alike.
@@ -113,6 +124,9 @@ macro_rules! run_settings {
         }
         if let Some(r) = $input.part_retries {
             b = b.part_retries(r);
+        }
+        if let Some(r) = $input.part_rounds {
+            b = b.part_rounds(r);
         }
         if let Some(t) = $input.cancel_timeout {
             b = b.cancel_timeout(t);

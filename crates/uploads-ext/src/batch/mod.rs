@@ -15,9 +15,12 @@
 //! - Directory walks are recursive and sorted. An include or exclude pattern without `/`
 //!   matches a file's name at any depth (`*.jsonl`); one with `/` matches the path relative to
 //!   the directory (`train/**/*.jsonl`). Symbolic links are not followed unless
-//!   [`follow_links`](BatchBuilder::follow_links) says so.
-//! - A [`manifest`](BatchBuilder::manifest) makes the batch restartable: a rerun skips files
-//!   already uploaded and resumes those that were in flight.
+//!   [`follow_links`](BatchBuilder::follow_links) says so; those left out are listed
+//!   ([`BatchHandle::skipped_links`]). A batch with no file fails to start unless
+//!   [`allow_empty`](BatchBuilder::allow_empty).
+//! - A [`manifest`](BatchBuilder::manifest) makes the batch restartable and exactly-once: a
+//!   rerun skips files already uploaded and resumes those that were in flight, one run owns the
+//!   manifest at a time, and a crash at any moment never uploads a recorded file again.
 //!
 //! # Layout
 //! `builder -> input (validated in start) -> run -> {walk, manifest, progress, summary, handle}`:

@@ -15,7 +15,7 @@ use super::input::BatchInput;
 use super::manifest::Manifest;
 use super::progress::Aggregate;
 use super::summary::{FileOutcome, FileResult};
-use super::walk::Found;
+use super::walk::{Found, Listing};
 
 /// What every file's task shares.
 struct Shared {
@@ -43,8 +43,12 @@ impl Shared {
 pub(crate) async fn start(
     client: Client,
     batch: BatchInput,
-    found: Vec<Found>,
+    listing: Listing,
 ) -> Result<BatchHandle> {
+    let Listing {
+        files: found,
+        skipped_links,
+    } = listing;
     let manifest = match &batch.manifest {
         Some(path) => Some(Manifest::open(path)?),
         None => None,
@@ -66,6 +70,7 @@ pub(crate) async fn start(
         seen: Vec::new(),
         token,
         progress,
+        skipped_links,
     })
 }
 
@@ -75,11 +80,13 @@ async fn drive(shared: Arc<Shared>, found: Vec<Found>) {
     let token = shared.batch.cancel.clone();
     let mut running = JoinSet::new();
     for (index, file) in found.into_iter().enumerate() {
-        if let Some((upload_id, file_id)) = shared
+        if let Some((manifest, (upload_id, file_id))) = shared
             .manifest
             .as_ref()
-            .and_then(|m| m.uploaded(&file.path))
+            .and_then(|m| Some((m, m.uploaded(&file.path)?)))
         {
+            // Recorded, then killed before its journal was removed: the journal is spent.
+            crate::upload::remove_journal(&manifest.journal_for(&file.path));
             shared.report(
                 index,
                 file,
@@ -132,13 +139,14 @@ async fn upload_one(shared: &Shared, index: usize, file: &Found) -> FileResult {
         let progress = shared.progress.clone();
         move |p: &crate::upload::Progress| progress.file_progress(index, p)
     };
+    // With a manifest, each journal stays until the file's line is recorded (see below).
     let fresh = |journal: Option<&std::path::Path>| {
         let mut b = batch
             .file_upload(client, path)
             .cancellation_token(batch.cancel.child_token())
             .on_progress(on_progress());
         if let Some(journal) = journal {
-            b = b.journal(journal);
+            b = b.journal(journal).keep_journal_on_success();
         }
         b.send()
     };
@@ -148,6 +156,7 @@ async fn upload_one(shared: &Shared, index: usize, file: &Found) -> FileResult {
                 .resumed_upload(client, journal)
                 .cancellation_token(batch.cancel.child_token())
                 .on_progress(on_progress())
+                .keep_journal_on_success()
                 .send();
             match resumed.await {
                 // Nothing left to resume: start over (the journal is replaced). Not after an
@@ -163,18 +172,32 @@ async fn upload_one(shared: &Shared, index: usize, file: &Found) -> FileResult {
         Some(journal) => fresh(Some(journal)).await,
         None => fresh(None).await,
     };
-    match result {
-        Ok(done) => {
-            if let (Some(manifest), Some(identity)) = (&shared.manifest, identity) {
-                // The file is uploaded either way; a lost record only means a rerun re-checks it.
-                if let Err(e) = manifest.record(path, identity, done.upload_id(), done.file_id()) {
-                    tracing::warn!(path = %path.display(), "uploaded, but not recorded: {e}");
-                }
-            }
-            FileResult::Completed(Box::new(done))
+    let done = match result {
+        Ok(done) => done,
+        Err(e) => return FileResult::Failed(e),
+    };
+    if let (Some(manifest), Some(journal)) = (&shared.manifest, &journal) {
+        // Recorded (and synced) first, journal removed second: a crash in between leaves a
+        // recorded file whose journal the rerun removes, never a File uploaded twice.
+        let recorded = match identity {
+            Some(identity) => manifest.record(path, identity, done.upload_id(), done.file_id()),
+            None => Err(Error::invalid_input(format!(
+                "uploaded as {} (upload {}), but {} could not be read to record it",
+                done.file_id(),
+                done.upload_id(),
+                path.display()
+            ))
+            .with_upload_id(done.upload_id())),
+        };
+        if let Err(e) = recorded {
+            // The journal stays: a rerun settles this upload from it instead of uploading the
+            // file again.
+            tracing::warn!(path = %path.display(), "uploaded, but not recorded: {e}");
+            return FileResult::Failed(e);
         }
-        Err(e) => FileResult::Failed(e),
+        crate::upload::remove_journal(journal);
     }
+    FileResult::Completed(Box::new(done))
 }
 
 /// A resume refused because the upload itself is gone or no longer matches the file.

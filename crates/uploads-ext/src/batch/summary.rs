@@ -76,6 +76,8 @@ impl FileOutcome {
 pub struct BatchSummary {
     /// One entry per file of the batch.
     pub files: Vec<FileOutcome>,
+    /// Symbolic links the directory walk left out (not followed), in walk order.
+    pub skipped_links: Vec<PathBuf>,
 }
 
 impl BatchSummary {

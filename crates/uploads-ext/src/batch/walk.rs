@@ -30,6 +30,13 @@ pub(crate) struct Found {
     pub bytes: u64,
 }
 
+/// What a listing found: the files, and the symbolic links left out (not followed).
+#[derive(Debug, Default)]
+pub(crate) struct Listing {
+    pub files: Vec<Found>,
+    pub skipped_links: Vec<PathBuf>,
+}
+
 /// Patterns of one kind, compiled. A pattern without `/` matches a file's name at any depth
 /// (`*.jsonl`); one with `/` matches the path relative to the root (`data/**/*.jsonl`).
 struct Patterns {
@@ -75,19 +82,23 @@ impl Patterns {
 
 /// Lists the files of `set`. Directory walks are sorted by path, so a rerun lists the same
 /// files in the same order.
-pub(crate) fn list(set: &FileSet) -> Result<Vec<Found>> {
+pub(crate) fn list(set: &FileSet) -> Result<Listing> {
     match set {
         FileSet::List(paths) => {
             // A file named twice is uploaded once (as first named).
             let mut seen = std::collections::HashSet::new();
-            Ok(paths
+            let files = paths
                 .iter()
                 .filter(|path| seen.insert(std::path::absolute(path).unwrap_or((*path).clone())))
                 .map(|path| Found {
                     bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
                     path: path.clone(),
                 })
-                .collect())
+                .collect();
+            Ok(Listing {
+                files,
+                skipped_links: Vec::new(),
+            })
         }
         FileSet::Dir {
             root,
@@ -98,7 +109,7 @@ pub(crate) fn list(set: &FileSet) -> Result<Vec<Found>> {
     }
 }
 
-fn walk(root: &Path, include: &[String], exclude: &[String], follow: bool) -> Result<Vec<Found>> {
+fn walk(root: &Path, include: &[String], exclude: &[String], follow: bool) -> Result<Listing> {
     let include = Patterns::new("include", include)?;
     let exclude = Patterns::new("exclude", exclude)?;
     let meta = std::fs::metadata(root)
@@ -109,7 +120,7 @@ fn walk(root: &Path, include: &[String], exclude: &[String], follow: bool) -> Re
             root.display()
         )));
     }
-    let mut found = Vec::new();
+    let mut found = Listing::default();
     let walker = walkdir::WalkDir::new(root)
         .follow_links(follow)
         .sort_by_file_name();
@@ -125,15 +136,21 @@ fn walk(root: &Path, include: &[String], exclude: &[String], follow: bool) -> Re
                 None => Error::invalid_input(format!("{message}: a symbolic link loop")),
             }
         })?;
-        if !entry.file_type().is_file() {
+        let is_link = entry.path_is_symlink() && entry.file_type().is_symlink();
+        if !entry.file_type().is_file() && !is_link {
             continue;
         }
         let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
         if (!include.empty && !include.matches(relative)) || exclude.matches(relative) {
             continue;
         }
+        if is_link {
+            // Not followed: said, not silently dropped.
+            found.skipped_links.push(entry.into_path());
+            continue;
+        }
         let bytes = entry.metadata().map(|m| m.len()).unwrap_or(0);
-        found.push(Found {
+        found.files.push(Found {
             path: entry.into_path(),
             bytes,
         });
@@ -170,6 +187,7 @@ mod tests {
         };
         list(&set)
             .unwrap()
+            .files
             .into_iter()
             .map(|f| {
                 let rel = f.path.strip_prefix(dir).unwrap().to_owned();
@@ -213,12 +231,34 @@ mod tests {
         let a = dir.path().join("a.jsonl");
         let again = dir.path().join("sub/../a.jsonl");
         let set = FileSet::List(vec![a.clone(), dir.path().join("b.txt"), a.clone()]);
-        let found = list(&set).unwrap();
+        let found = list(&set).unwrap().files;
         assert_eq!(found.len(), 2);
         assert_eq!(found[0].path, a);
         assert_eq!(found[0].bytes, "a.jsonl".len() as u64);
         // Spelled differently: std::path::absolute does not resolve "..", so both stay.
-        assert_eq!(list(&FileSet::List(vec![a, again])).unwrap().len(), 2);
+        assert_eq!(list(&FileSet::List(vec![a, again])).unwrap().files.len(), 2);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symbolic_links_not_followed_are_listed_as_skipped() {
+        let dir = tree();
+        std::os::unix::fs::symlink(dir.path().join("a.jsonl"), dir.path().join("link.jsonl"))
+            .unwrap();
+        std::os::unix::fs::symlink(dir.path().join("sub"), dir.path().join("linkdir")).unwrap();
+        let set = |follow_links| FileSet::Dir {
+            root: dir.path().to_owned(),
+            include: vec!["*.jsonl".into()],
+            exclude: vec![],
+            follow_links,
+        };
+        let listing = list(&set(false)).unwrap();
+        assert_eq!(listing.files.len(), 4);
+        // The directory link does not match *.jsonl; the file link does.
+        assert_eq!(listing.skipped_links, [dir.path().join("link.jsonl")]);
+        let followed = list(&set(true)).unwrap();
+        assert!(followed.skipped_links.is_empty());
+        assert_eq!(followed.files.len(), 4 + 1 + 2);
     }
 
     #[test]

@@ -230,6 +230,11 @@ impl Error {
         self
     }
 
+    /// The message alone (without operation, part or status).
+    pub(crate) fn message(&self) -> &str {
+        &self.inner.message
+    }
+
     pub(crate) fn with_kind(mut self, kind: ErrorKind, message: impl Into<String>) -> Error {
         self.inner.kind = kind;
         self.inner.message = message.into();

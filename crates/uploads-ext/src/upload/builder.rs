@@ -103,6 +103,14 @@ macro_rules! run_setters {
                 self
             }
 
+            /// Leaves the journal in place after success, for a caller that records the File
+            /// durably first and then removes it (see [`super::remove_journal`]).
+            #[allow(dead_code)] // each builder's copy is used by the batch
+            pub(crate) fn keep_journal_on_success(mut self) -> Self {
+                self.inner.run.keep_journal_on_success = true;
+                self
+            }
+
             /// Starts the upload on the Tokio runtime and returns a handle to join or abort it.
             pub fn spawn(mut self) -> UploadHandle {
                 let token = self.inner.run.cancel.clone();

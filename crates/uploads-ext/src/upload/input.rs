@@ -46,6 +46,8 @@ pub(crate) struct RunSettings {
     pub cancel_timeout: Duration,
     pub deadline: Option<Duration>,
     pub cancel: CancellationToken,
+    /// The journal stays after success: the caller (a batch) records the File first.
+    pub keep_journal_on_success: bool,
 }
 
 impl RunSettings {
@@ -60,6 +62,7 @@ impl RunSettings {
             cancel_timeout: DEFAULT_CANCEL_TIMEOUT,
             deadline: None,
             cancel: CancellationToken::new(),
+            keep_journal_on_success: false,
         }
     }
 
@@ -75,6 +78,7 @@ impl RunSettings {
             cancel_timeout: self.cancel_timeout,
             deadline: self.deadline,
             cancel: self.cancel,
+            keep_journal_on_success: self.keep_journal_on_success,
         })
     }
 }
@@ -108,6 +112,7 @@ pub(crate) struct Run {
     pub cancel_timeout: Duration,
     pub deadline: Option<Duration>,
     pub cancel: CancellationToken,
+    pub keep_journal_on_success: bool,
 }
 
 /// The settings of a new upload as the caller gave them.

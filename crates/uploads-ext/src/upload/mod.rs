@@ -128,7 +128,10 @@ pub use journal::JOURNAL_VERSION as RESUME_JOURNAL_VERSION;
 pub use progress::Progress;
 
 pub(crate) use input::check_concurrency;
-pub(crate) use journal::{remove as remove_journal, FileIdentity};
+pub(crate) use journal::{
+    check_regular_or_absent, lock_path, lossless_path, open_locked, remove as remove_journal,
+    FileIdentity,
+};
 use source::SourceRequest;
 
 /// Most parts one upload may have (keeps the `complete` request reasonable).

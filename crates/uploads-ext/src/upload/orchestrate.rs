@@ -5,6 +5,7 @@
 //! finalizer to clean up.
 
 use std::future::Future;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -184,7 +185,9 @@ async fn restart(
     finalizer.journal_at(Some(path.clone()));
     let input = Arc::new(UploadInput::from_journal(&journal, resume)?);
     let source = PartSource::new(&input.source, None)?;
-    check_resumable(&journal, &input, &clock)?;
+    if let Err(e) = check_resumable(&journal, &input, &clock) {
+        return Err(drop_dead_journal(e, &journal, &path, lock));
+    }
     let mut done = vec![None; input.parts];
     for p in &journal.parts {
         done[p.index] = Some(p.id.clone());
@@ -199,6 +202,29 @@ async fn restart(
         done,
     };
     transfer(client, input, source, started, finalizer).await
+}
+
+/// A journal whose upload is known dead (cancelled, or expired while only parts were sent)
+/// only blocks the next run: removed, and the error says so. One whose `complete` may have
+/// happened is kept, to be settled.
+fn drop_dead_journal(err: Error, journal: &Journal, path: &Path, lock: JournalLock) -> Error {
+    let dead = match err.kind() {
+        ErrorKind::Cancelled => true,
+        ErrorKind::Expired => journal.state == JournalState::InProgress,
+        _ => false,
+    };
+    if !dead {
+        return err;
+    }
+    drop(lock);
+    super::journal::remove(path);
+    let message = format!(
+        "{}; its journal {} was removed",
+        err.message(),
+        path.display()
+    );
+    let kind = err.kind();
+    err.with_kind(kind, message)
 }
 
 /// Sends the missing parts beside the md5 pass, then completes.
@@ -245,7 +271,9 @@ async fn transfer(
     let part_ids: Vec<String> = done.into_iter().flatten().collect();
     let completed = complete(&ctx, part_ids, md5, &mut journal, finalizer, completing).await?;
     if let Some(file) = journal {
-        super::journal::remove(&file.path);
+        if !input.run.keep_journal_on_success {
+            super::journal::remove(&file.path);
+        }
     }
     Ok(completed)
 }

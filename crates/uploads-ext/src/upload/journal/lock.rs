@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Result};
 
-use super::{file_name, parent_dir};
+use super::regular::check_regular_or_absent;
 
 /// An advisory lock held while a process works on a journal.
 #[derive(Debug)]
@@ -18,6 +18,8 @@ pub(crate) struct JournalLock {
 impl JournalLock {
     /// Takes the lock or fails at once with a clear error.
     pub(crate) fn acquire(journal: &Path) -> Result<JournalLock> {
+        // A device or FIFO would be read forever, and its lock created beside it.
+        check_regular_or_absent(journal, "journal")?;
         let path = lock_path(journal);
         let busy = || {
             Error::new(
@@ -46,8 +48,9 @@ impl JournalLock {
 }
 
 /// Opens (creating) the lock file and takes an exclusive lock on it without waiting
-/// (`File::try_lock`: `flock` on Unix, `LockFileEx` on Windows).
-fn open_locked(path: &Path) -> std::io::Result<File> {
+/// (`File::try_lock`: `flock` on Unix, `LockFileEx` on Windows). A lock held elsewhere is
+/// [`std::io::ErrorKind::WouldBlock`].
+pub(crate) fn open_locked(path: &Path) -> std::io::Result<File> {
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -63,6 +66,10 @@ fn open_locked(path: &Path) -> std::io::Result<File> {
     }
 }
 
-pub(super) fn lock_path(journal: &Path) -> PathBuf {
-    parent_dir(journal).join(format!("{}.lock", file_name(journal)))
+/// `<path>.lock`, built from the path's bytes: two journals whose names differ only in bytes
+/// that are not valid Unicode get two locks.
+pub(crate) fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
 }

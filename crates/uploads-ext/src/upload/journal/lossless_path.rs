@@ -12,7 +12,7 @@ enum Repr {
     Raw { unix_bytes_hex: String },
 }
 
-pub(super) fn serialize<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn serialize<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
     if let Some(text) = path.to_str() {
         return Repr::Text(text.to_owned()).serialize(s);
     }
@@ -30,7 +30,7 @@ pub(super) fn serialize<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Er
     ))
 }
 
-pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
     match Repr::deserialize(d)? {
         Repr::Text(text) => Ok(PathBuf::from(text)),
         Repr::Raw { unix_bytes_hex } => {

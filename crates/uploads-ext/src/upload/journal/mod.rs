@@ -12,10 +12,11 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::rt::Clock;
 
 mod lock;
-mod lossless_path;
+pub(crate) mod lossless_path;
+mod regular;
 
-use lock::lock_path;
-pub(crate) use lock::JournalLock;
+pub(crate) use lock::{lock_path, open_locked, JournalLock};
+pub(crate) use regular::check_regular_or_absent;
 
 /// Version of the journal format this crate writes.
 pub const JOURNAL_VERSION: u32 = 2;
@@ -97,6 +98,7 @@ pub(crate) struct Journal {
 
 impl Journal {
     pub(crate) fn load(path: &Path) -> Result<Journal> {
+        check_regular_or_absent(path, "journal")?;
         let text = std::fs::read(path).map_err(|e| {
             Error::new(
                 ErrorKind::Journal,
@@ -259,6 +261,7 @@ pub(crate) fn check_storable(path: &Path) -> Result<()> {
 /// Before a new upload: the journal's directory must exist and be writable, and an existing
 /// journal may only be replaced if it describes a cancelled upload.
 pub(crate) fn check_new_journal(path: &Path) -> Result<()> {
+    check_regular_or_absent(path, "journal")?;
     let dir = parent_dir(path);
     let meta = std::fs::metadata(dir).map_err(|e| {
         Error::new(
@@ -276,6 +279,10 @@ pub(crate) fn check_new_journal(path: &Path) -> Result<()> {
     if path.exists() {
         match Journal::load(path) {
             Ok(j) if j.state == JournalState::Cancelled => {}
+            // Parts of an upload that has expired can never be used: nothing to lose.
+            Ok(j)
+                if j.state == JournalState::InProgress
+                    && j.seconds_left(&crate::rt::SystemClock) <= 0 => {}
             Ok(j) => {
                 return Err(Error::invalid_input(format!(
                     "journal {} already exists for upload {}: resume it \
@@ -295,7 +302,7 @@ pub(crate) fn check_new_journal(path: &Path) -> Result<()> {
         }
     }
     // Proves the directory is writable without leaving anything behind.
-    let probe = dir.join(format!(".{}.probe-{}", file_name(path), std::process::id()));
+    let probe = hidden_sibling(path, &format!(".probe-{}", std::process::id()));
     File::create(&probe).map_err(|e| {
         Error::new(
             ErrorKind::Journal,
@@ -319,16 +326,19 @@ pub(crate) fn parent_dir(path: &Path) -> &Path {
         .unwrap_or(Path::new("."))
 }
 
-pub(crate) fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "journal".into())
+/// `<dir>/.<name><suffix>`, from the name's bytes (two names that differ only in bytes that are
+/// not valid Unicode never share it).
+fn hidden_sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or("journal".as_ref()));
+    name.push(suffix);
+    parent_dir(path).join(name)
 }
 
 fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let dir = parent_dir(path);
-    let tmp = dir.join(format!(".{}.tmp-{}", file_name(path), std::process::id()));
+    let tmp = hidden_sibling(path, &format!(".tmp-{}", std::process::id()));
     {
         let mut file = File::create(&tmp)?;
         file.write_all(data)?;
@@ -517,11 +527,24 @@ mod tests {
         let path = dir.path().join("j.json");
         check_new_journal(&path).unwrap();
         let mut journal = sample(dir.path().join("a.bin"));
+        journal.started_at = Some(crate::rt::SystemClock.unix_secs());
         journal.save(&path).unwrap();
         let err = check_new_journal(&path).unwrap_err();
         assert_eq!(err.upload_id(), Some("upload_1"));
+        // Dead uploads (cancelled, or expired with parts only) are replaced.
         journal.state = JournalState::Cancelled;
         journal.save(&path).unwrap();
         check_new_journal(&path).unwrap();
+        journal.state = JournalState::InProgress;
+        journal.started_at = Some(1_000);
+        journal.save(&path).unwrap();
+        check_new_journal(&path).unwrap();
+        // An expired upload that may have completed is not.
+        journal.state = JournalState::Completing;
+        journal.save(&path).unwrap();
+        assert!(check_new_journal(&path).is_err());
+        // Not a regular file: refused before anything is read.
+        let err = check_new_journal(dir.path()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
     }
 }
