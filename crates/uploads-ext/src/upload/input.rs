@@ -45,6 +45,7 @@ pub(crate) struct RunSettings {
     pub failure_policy: FailurePolicy,
     pub cancel_timeout: Duration,
     pub deadline: Option<Duration>,
+    pub fail_if_too_slow: bool,
     pub cancel: CancellationToken,
 }
 
@@ -59,6 +60,7 @@ impl RunSettings {
             failure_policy,
             cancel_timeout: DEFAULT_CANCEL_TIMEOUT,
             deadline: None,
+            fail_if_too_slow: false,
             cancel: CancellationToken::new(),
         }
     }
@@ -74,6 +76,7 @@ impl RunSettings {
             failure_policy: self.failure_policy,
             cancel_timeout: self.cancel_timeout,
             deadline: self.deadline,
+            fail_if_too_slow: self.fail_if_too_slow,
             cancel: self.cancel,
         })
     }
@@ -107,6 +110,7 @@ pub(crate) struct Run {
     pub failure_policy: FailurePolicy,
     pub cancel_timeout: Duration,
     pub deadline: Option<Duration>,
+    pub fail_if_too_slow: bool,
     pub cancel: CancellationToken,
 }
 
