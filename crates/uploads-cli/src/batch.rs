@@ -167,6 +167,7 @@ fn builder(args: &UploadArgs) -> Result<BatchBuilder, Failure> {
     batch = batch
         .purpose(Purpose::from(args.purpose.clone()))
         .md5(!args.no_md5)
+        .fail_if_too_slow(args.fail_if_too_slow)
         .cancel_timeout(SDK_CANCEL_TIMEOUT);
     if args.keep_on_failure || b.manifest.is_some() {
         batch = batch.failure_policy(FailurePolicy::Keep);

@@ -25,6 +25,7 @@ pub(crate) struct BatchInputBuilder {
     pub md5: bool,
     pub failure_policy: Option<FailurePolicy>,
     pub part_retries: Option<u32>,
+    pub fail_if_too_slow: bool,
     pub expires_after: Option<Duration>,
     pub files_in_flight: usize,
     pub on_progress: Option<BatchProgressFn>,
@@ -43,6 +44,7 @@ impl BatchInputBuilder {
             md5: true,
             failure_policy: None,
             part_retries: None,
+            fail_if_too_slow: false,
             expires_after: None,
             files_in_flight: DEFAULT_FILES_IN_FLIGHT,
             on_progress: None,
@@ -77,6 +79,7 @@ impl BatchInputBuilder {
             md5: self.md5,
             failure_policy,
             part_retries: self.part_retries,
+            fail_if_too_slow: self.fail_if_too_slow,
             expires_after: self.expires_after,
             files_in_flight: self.files_in_flight,
             on_progress: self.on_progress,
@@ -96,6 +99,7 @@ pub(crate) struct BatchInput {
     md5: bool,
     failure_policy: FailurePolicy,
     part_retries: Option<u32>,
+    fail_if_too_slow: bool,
     expires_after: Option<Duration>,
     pub files_in_flight: usize,
     pub on_progress: Option<BatchProgressFn>,
@@ -107,7 +111,9 @@ pub(crate) struct BatchInput {
 /// The settings of how a file is sent, for new and resumed uploads alike.
 macro_rules! run_settings {
     ($input:expr, $builder:expr) => {{
-        let mut b = $builder.failure_policy($input.failure_policy);
+        let mut b = $builder
+            .failure_policy($input.failure_policy)
+            .fail_if_too_slow($input.fail_if_too_slow);
         if let Some(c) = $input.concurrency {
             b = b.concurrency(c);
         }

@@ -107,7 +107,8 @@ macro_rules! run_setters {
             /// Upload expires (default false: it only says so). Once a wave of parts has been
             /// accepted, the rest is checked after each part against the acknowledged rate;
             /// too slow, every [`Progress`] carries
-            /// [`needed_bytes_per_sec`](Progress::needed_bytes_per_sec) and a warning is logged.
+            /// [`needed_bytes_per_sec`](Progress::needed_bytes_per_sec) and a warning is logged
+            /// (target [`TOO_SLOW_TARGET`](super::TOO_SLOW_TARGET)).
             /// With this set, the upload then fails at once with
             /// [`ErrorKind::Expired`](crate::ErrorKind::Expired) and the failure policy applies
             /// (cancel by default), rather than sending for an hour before it expires.

@@ -15,6 +15,10 @@ use crate::timeout::human;
 
 use super::context::UploadContext;
 
+/// The `tracing` target of the "too slow" warning, so that a front end that shows the news its
+/// own way can filter the log line out.
+pub const TOO_SLOW_TARGET: &str = "uploads_ext::too_slow";
+
 /// Fewest parts accepted in this run before its rate is trusted.
 pub(crate) const MIN_PARTS_FOR_RATE: usize = 2;
 
@@ -58,8 +62,9 @@ impl ExpiryWatch {
         );
         if !self.warned {
             self.warned = true;
-            tracing::warn!(upload_id = %ctx.upload_id(), bytes_per_sec = bytes_per_sec as u64,
-                needed_bytes_per_sec = needed, "upload too slow to finish before it expires: {message}");
+            tracing::warn!(target: TOO_SLOW_TARGET, upload_id = %ctx.upload_id(),
+                bytes_per_sec = bytes_per_sec as u64, needed_bytes_per_sec = needed,
+                "upload too slow to finish before it expires: {message}");
         }
         if run.fail_if_too_slow {
             return Err(Error::new(

@@ -134,6 +134,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use builder::{ResumeUploadBuilder, UploadFileBuilder};
 pub use completed::CompletedUpload;
+pub use expiry::TOO_SLOW_TARGET;
 pub use handle::{Aborted, UploadHandle};
 pub use journal::JOURNAL_VERSION as RESUME_JOURNAL_VERSION;
 pub use progress::Progress;
