@@ -273,7 +273,7 @@ impl Bar {
             bar.set_style(
                 ProgressStyle::with_template(
                     "{spinner:.green} [{elapsed_precise}] [{wide_bar:.cyan/blue}] \
-                     {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec}) {msg}",
+                     {binary_bytes}/{binary_total_bytes} done ({binary_bytes_per_sec}) {msg}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
@@ -286,8 +286,14 @@ impl Bar {
     fn update(&self, p: &BatchProgress) {
         if let Some(bar) = &self.0 {
             bar.set_length(p.bytes_total);
-            bar.set_position(p.bytes_sent.max(p.bytes_completed).min(p.bytes_total));
-            bar.set_message(format!("{}/{} files", p.files_finished(), p.files_total));
+            // Acknowledged bytes drive the bar and its rate; sent bytes run ahead of them.
+            bar.set_position(p.bytes_completed.min(p.bytes_total));
+            bar.set_message(format!(
+                "{} sent, {}/{} files",
+                HumanBytes(p.bytes_sent),
+                p.files_finished(),
+                p.files_total
+            ));
         }
     }
 
