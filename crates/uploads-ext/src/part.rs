@@ -274,3 +274,21 @@ fn length_error(seen: u64, len: u64) -> std::io::Error {
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn bodies_are_handed_over_in_pieces_of_at_most_64_kib() {
+        let chunks = vec![
+            Ok(Bytes::from(vec![1u8; 200 * 1024])),
+            Ok(Bytes::from(vec![2u8; 10])),
+        ];
+        let pieces: Vec<usize> = in_pieces(futures_util::stream::iter(chunks))
+            .map(|p| p.unwrap().len())
+            .collect()
+            .await;
+        assert_eq!(pieces, [65_536, 65_536, 65_536, 8 * 1024, 10]);
+    }
+}
