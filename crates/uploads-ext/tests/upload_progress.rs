@@ -4,11 +4,10 @@
 
 mod common;
 
-use common::{assert_cancelled_on_server, content, fake_client, write_file, LogBuffer};
+use common::{assert_cancelled_on_server, content, fake_client, write_file};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
 use uploads_ext::{ErrorKind, Progress, Purpose};
 use uploads_fake::{FakeConfig, FakeServer, Fault, FaultPlan, LinkModel, Route, Storage};
 
@@ -136,48 +135,4 @@ async fn an_upload_too_slow_for_its_expiry_fails_early_when_asked_and_is_cancell
         slow.needed_bytes_per_sec.unwrap(),
     );
     assert!(needed > rate, "needs {needed} B/s, has {rate} B/s");
-}
-
-#[tokio::test]
-async fn an_upload_too_slow_for_its_expiry_warns_and_goes_on_by_default() {
-    let logs = LogBuffer::default();
-    let _guard = logs.install(tracing::Level::WARN);
-    let server = short_lived_slow_server().await;
-    let client = fake_client(&server, Duration::from_secs(30));
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_file(dir.path(), "slow.bin", &content(8 * 1024 * KIB, 23));
-    // The caller decides what to do with the news: here, stop the upload.
-    let token = CancellationToken::new();
-    let (stop, told) = (token.clone(), Arc::new(Mutex::new(None)));
-    let news = told.clone();
-    let err = client
-        .upload_file(&path)
-        .purpose(Purpose::Batch)
-        .part_size(64 * KIB)
-        .concurrency(2)
-        .expiry_margin(Duration::from_secs(1))
-        .md5(false)
-        .cancellation_token(token)
-        .on_progress(move |p| {
-            if p.too_slow() {
-                news.lock().unwrap().get_or_insert(p.clone());
-                stop.cancel();
-            }
-        })
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err.kind(),
-        ErrorKind::Cancelled,
-        "not failed by the SDK: {err}"
-    );
-    let told = told.lock().unwrap().clone().expect("told it is too slow");
-    assert!(told.needed_bytes_per_sec.unwrap() > told.bytes_per_sec.unwrap());
-    assert!(told.bytes_completed < told.bytes_total);
-    let text = logs.text();
-    assert!(
-        text.contains("WARN") && text.contains("too slow to finish before it expires"),
-        "{text}"
-    );
 }
