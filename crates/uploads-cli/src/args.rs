@@ -100,6 +100,10 @@ pub struct UploadArgs {
     /// Do not send the content's md5 for the API to check.
     #[arg(long)]
     pub no_md5: bool,
+    /// Stop (and clean up) at once when the upload is found too slow to finish before it
+    /// expires, instead of sending until it does; without it, a warning says the rate it needs.
+    #[arg(long)]
+    pub fail_if_too_slow: bool,
     /// On failure or a signal (Ctrl-C, SIGTERM, SIGHUP), leave the upload pending (instead of cancelling it) so that
     /// `openai-uploads resume JOURNAL` can finish it. Without --journal, the journal is written
     /// to FILE.upload-journal.json.
@@ -144,9 +148,10 @@ pub struct ClientArgs {
     #[arg(long, value_name = "PROJECT_ID")]
     pub project: Option<String>,
     /// Give up on a request attempt after this long without progress (connecting, between
-    /// writes of the body, waiting for the answer); a slow upload whose bytes keep moving is
-    /// never cut off. Seconds (`30`, `2.5`) or a duration with units (`10m`, `1h 30m`);
-    /// default 10m.
+    /// 64 KiB pieces of the body, waiting for the answer; after a part's last byte, its bytes
+    /// still in transit get extra time at 16 KiB/s); a slow upload whose bytes keep moving is
+    /// never cut off, a stalled part is retried. Seconds (`30`, `2.5`) or a duration with
+    /// units (`10m`, `1h 30m`); default 10m.
     #[arg(long, value_name = "DURATION", value_parser = duration::parse_duration)]
     pub timeout: Option<Duration>,
     /// Retries of a failed request before giving up on it (default 2, and for each part 5 plus
@@ -167,6 +172,9 @@ pub struct ResumeArgs {
     /// Cancel the upload if this attempt fails too (default: keep it pending, resumable).
     #[arg(long)]
     pub cancel_on_failure: bool,
+    /// Stop at once when the upload is found too slow to finish before it expires.
+    #[arg(long)]
+    pub fail_if_too_slow: bool,
     /// Print only the final Upload object as JSON on stdout (on failure: one error object).
     #[arg(long)]
     pub json: bool,

@@ -191,6 +191,7 @@ fn builder(args: &UploadArgs) -> Result<BatchBuilder, Failure> {
         .allow_empty(true)
         .purpose(Purpose::from(args.purpose.clone()))
         .md5(!args.no_md5)
+        .fail_if_too_slow(args.fail_if_too_slow)
         .cancel_timeout(SDK_CANCEL_TIMEOUT);
     if args.keep_on_failure || b.manifest.is_some() {
         batch = batch.failure_policy(FailurePolicy::Keep);
@@ -334,7 +335,7 @@ impl Bar {
             bar.set_style(
                 ProgressStyle::with_template(
                     "{spinner:.green} [{elapsed_precise}] [{wide_bar:.cyan/blue}] \
-                     {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec}) {msg}",
+                     {binary_bytes}/{binary_total_bytes} done ({binary_bytes_per_sec}) {msg}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
@@ -347,8 +348,14 @@ impl Bar {
     fn update(&self, p: &BatchProgress) {
         if let Some(bar) = &self.0 {
             bar.set_length(p.bytes_total);
-            bar.set_position(p.bytes_sent.max(p.bytes_completed).min(p.bytes_total));
-            bar.set_message(format!("{}/{} files", p.files_finished(), p.files_total));
+            // Acknowledged bytes drive the bar and its rate; sent bytes run ahead of them.
+            bar.set_position(p.bytes_completed.min(p.bytes_total));
+            bar.set_message(format!(
+                "{} sent, {}/{} files",
+                HumanBytes(p.bytes_sent),
+                p.files_finished(),
+                p.files_total
+            ));
         }
     }
 

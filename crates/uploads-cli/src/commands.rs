@@ -64,6 +64,7 @@ pub async fn upload(args: UploadArgs) -> Result<(), Failure> {
     let mut builder = builder
         .purpose(Purpose::from(args.purpose.clone()))
         .md5(!args.no_md5)
+        .fail_if_too_slow(args.fail_if_too_slow)
         .failure_policy(policy(args.keep_on_failure))
         .on_progress(tracker.callback())
         .cancellation_token(interrupt.token())
@@ -158,6 +159,7 @@ pub async fn resume(args: ResumeArgs) -> Result<(), Failure> {
     let mut builder = client
         .resume_upload(&args.journal)
         .failure_policy(policy(keep))
+        .fail_if_too_slow(args.fail_if_too_slow)
         .on_progress(tracker.callback())
         .cancellation_token(interrupt.token())
         .cancel_timeout(SDK_CANCEL_TIMEOUT);

@@ -34,7 +34,13 @@ pub fn init_logging(global: &GlobalArgs) {
         (false, 2) => "debug",
         _ => "trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    // The progress tracker prints the "too slow" news itself (with what to do about it).
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "{level},{}=error",
+            uploads_ext::upload::TOO_SLOW_TARGET
+        ))
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -1,4 +1,6 @@
-//! The progress bar (stderr, terminals only) and the "upload started" line.
+//! The progress bar (stderr, terminals only), the "upload started" line and the "too slow"
+//! warning. The bar's position, rate and ETA follow the bytes the server acknowledged; the bytes
+//! sent (which run ahead, sitting in buffers on the way) are shown beside them.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +18,7 @@ pub struct Tracker {
     bar: Option<ProgressBar>,
     last: Arc<Mutex<Progress>>,
     announced: Arc<AtomicBool>,
+    warned_slow: Arc<AtomicBool>,
 }
 
 impl Tracker {
@@ -26,7 +29,8 @@ impl Tracker {
             bar.set_style(
                 ProgressStyle::with_template(
                     "{spinner:.green} [{elapsed_precise}] [{wide_bar:.cyan/blue}] \
-                     {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec}, ETA {eta})",
+                     {binary_bytes}/{binary_total_bytes} done, {msg} \
+                     ({binary_bytes_per_sec}, ETA {eta})",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
@@ -37,6 +41,7 @@ impl Tracker {
             bar,
             last: Arc::new(Mutex::new(Progress::default())),
             announced: Arc::new(AtomicBool::new(false)),
+            warned_slow: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -69,9 +74,15 @@ impl Tracker {
                     bar.set_length(p.bytes_total);
                     bar.enable_steady_tick(Duration::from_millis(200));
                 }
-                // `bytes_sent` moves smoothly as bytes hit the network (and steps back when a
-                // part is retried); fall back to accepted bytes if it lags behind.
-                bar.set_position(p.bytes_sent.max(p.bytes_completed).min(p.bytes_total));
+                // Acknowledged bytes drive the bar, its rate and its ETA: bytes handed to the
+                // connection run ahead of what the server has (and step back on a retry).
+                bar.set_position(p.bytes_completed.min(p.bytes_total));
+                bar.set_message(format!("{} sent", HumanBytes(p.bytes_sent)));
+            }
+            if let Some(needed) = p.needed_bytes_per_sec {
+                if !this.warned_slow.swap(true, Ordering::SeqCst) {
+                    this.note(&too_slow_line(p.bytes_per_sec.unwrap_or(0), needed));
+                }
             }
         }
     }
@@ -102,5 +113,27 @@ impl Tracker {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// The warning printed once when the upload cannot finish before it expires.
+fn too_slow_line(bytes_per_sec: u64, needed: u64) -> String {
+    format!(
+        "warning: at {}/s this upload cannot finish before it expires: it needs {}/s. Use a faster link or a smaller file; --fail-if-too-slow stops \
+         it at once.",
+        HumanBytes(bytes_per_sec),
+        HumanBytes(needed)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_too_slow_line_names_both_rates() {
+        let line = too_slow_line(512 * 1024, 3 * 1024 * 1024);
+        assert!(line.contains("at 512.00 KiB/s"), "{line}");
+        assert!(line.contains("it needs 3.00 MiB/s"), "{line}");
     }
 }

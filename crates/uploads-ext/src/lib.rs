@@ -36,8 +36,8 @@
 //!   server asked? pause every upload of the client?), the [`RetryPolicy`] (`mod.rs`), the
 //!   client-wide rate-limit pause (`gate.rs`). Imports `error` and `rt`.
 //! - `budget`: the parts-in-flight permit pool. `options`: [`RequestOptions`] and header rules.
-//!   `part`: [`PartBody`], the replayable bytes of one part. `timeout`: the per-attempt bound on
-//!   time without progress and [`format_duration`]. `digest`: the md5 uploads compute.
+//!   `part`: [`PartBody`], the replayable bytes of one part. `timeout`: the per-attempt stall
+//!   watch (no progress for `timeout`, bytes in transit at a floor rate) and [`format_duration`]. `digest`: the md5 uploads compute.
 //! - `client/`: [`Client`] and its entry points (`mod.rs`), [`ClientBuilder`] and [`ApiKey`]
 //!   (`builder.rs`), the request builders (`requests.rs`), create-request validation
 //!   (`validate.rs`), the request engine (`execute.rs`), the client's settings and what its

@@ -21,6 +21,9 @@ use crate::error::{Error, Result};
 
 /// Size of the reads that stream a file range: the memory one in-flight part holds.
 pub const FILE_READ_CHUNK: usize = 512 * 1024;
+/// The largest piece of a part body handed to the connection at once: the granularity at which
+/// sent bytes (progress, and the stall watch) are counted.
+pub const PROGRESS_PIECE: usize = 64 * 1024;
 /// The largest part the API accepts (64 MiB).
 pub const MAX_PART_BYTES: u64 = 64 * 1024 * 1024;
 /// Content type of a part unless set.
@@ -176,7 +179,7 @@ impl PartBody {
         };
         let stream = exact_length(stream, len);
         let stream: ByteStream = match on_sent {
-            Some(cb) => Box::pin(stream.inspect_ok(move |chunk| cb(chunk.len() as u64))),
+            Some(cb) => Box::pin(in_pieces(stream).inspect_ok(move |chunk| cb(chunk.len() as u64))),
             None => Box::pin(stream),
         };
         self.finish(reqwest::multipart::Part::stream_with_length(
@@ -244,6 +247,24 @@ fn exact_length(stream: ByteStream, len: u64) -> impl Stream<Item = std::io::Res
         })
 }
 
+/// Splits chunks into pieces of at most [`PROGRESS_PIECE`] bytes (without copying): the
+/// connection asks for the next piece only once it took the previous one, so progress is seen
+/// in steps this small.
+fn in_pieces(
+    stream: impl Stream<Item = std::io::Result<Bytes>> + Send,
+) -> impl Stream<Item = std::io::Result<Bytes>> + Send {
+    stream.flat_map(|item| {
+        let pieces: Vec<std::io::Result<Bytes>> = match item {
+            Ok(chunk) => (0..chunk.len())
+                .step_by(PROGRESS_PIECE)
+                .map(|at| Ok(chunk.slice(at..(at + PROGRESS_PIECE).min(chunk.len()))))
+                .collect(),
+            Err(e) => vec![Err(e)],
+        };
+        futures_util::stream::iter(pieces)
+    })
+}
+
 fn length_error(seen: u64, len: u64) -> std::io::Error {
     std::io::Error::new(
         std::io::ErrorKind::UnexpectedEof,
@@ -252,4 +273,22 @@ fn length_error(seen: u64, len: u64) -> std::io::Error {
             expected: len,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn bodies_are_handed_over_in_pieces_of_at_most_64_kib() {
+        let chunks = vec![
+            Ok(Bytes::from(vec![1u8; 200 * 1024])),
+            Ok(Bytes::from(vec![2u8; 10])),
+        ];
+        let pieces: Vec<usize> = in_pieces(futures_util::stream::iter(chunks))
+            .map(|p| p.unwrap().len())
+            .collect()
+            .await;
+        assert_eq!(pieces, [65_536, 65_536, 65_536, 8 * 1024, 10]);
+    }
 }

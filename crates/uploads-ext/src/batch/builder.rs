@@ -137,6 +137,14 @@ impl BatchBuilder {
         self
     }
 
+    /// Stops a file's upload as soon as it is known to be too slow to finish before its
+    /// Upload expires (see [`crate::UploadFileBuilder::fail_if_too_slow`]); the other files go
+    /// on.
+    pub fn fail_if_too_slow(mut self, fail: bool) -> Self {
+        self.inner.fail_if_too_slow = fail;
+        self
+    }
+
     /// When each created File expires (see [`crate::client::CreateUploadBuilder::expires_after`]).
     pub fn expires_after(mut self, after: Duration) -> Self {
         self.inner.expires_after = Some(after);

@@ -26,6 +26,7 @@ pub(crate) struct BatchInputBuilder {
     pub failure_policy: Option<FailurePolicy>,
     pub part_retries: Option<u32>,
     pub part_rounds: Option<u32>,
+    pub fail_if_too_slow: bool,
     pub expires_after: Option<Duration>,
     pub files_in_flight: usize,
     pub on_progress: Option<BatchProgressFn>,
@@ -46,6 +47,7 @@ impl BatchInputBuilder {
             failure_policy: None,
             part_retries: None,
             part_rounds: None,
+            fail_if_too_slow: false,
             expires_after: None,
             files_in_flight: DEFAULT_FILES_IN_FLIGHT,
             on_progress: None,
@@ -85,6 +87,7 @@ impl BatchInputBuilder {
             failure_policy,
             part_retries: self.part_retries,
             part_rounds: self.part_rounds,
+            fail_if_too_slow: self.fail_if_too_slow,
             expires_after: self.expires_after,
             files_in_flight: self.files_in_flight,
             on_progress: self.on_progress,
@@ -106,6 +109,7 @@ pub(crate) struct BatchInput {
     failure_policy: FailurePolicy,
     part_retries: Option<u32>,
     part_rounds: Option<u32>,
+    fail_if_too_slow: bool,
     expires_after: Option<Duration>,
     pub files_in_flight: usize,
     pub on_progress: Option<BatchProgressFn>,
@@ -118,7 +122,9 @@ pub(crate) struct BatchInput {
 /// The settings of how a file is sent, for new and resumed uploads alike.
 macro_rules! run_settings {
     ($input:expr, $builder:expr) => {{
-        let mut b = $builder.failure_policy($input.failure_policy);
+        let mut b = $builder
+            .failure_policy($input.failure_policy)
+            .fail_if_too_slow($input.fail_if_too_slow);
         if let Some(c) = $input.concurrency {
             b = b.concurrency(c);
         }

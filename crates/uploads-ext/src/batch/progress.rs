@@ -18,9 +18,11 @@ pub struct BatchProgress {
     pub files_failed: usize,
     /// Bytes of all files, as listed.
     pub bytes_total: u64,
-    /// Bytes in parts the API accepted, across files (a failed file's bytes stay counted).
+    /// Bytes acknowledged by the server (in parts the API accepted), across files (a failed
+    /// file's bytes stay counted): the main figure, as for [`Progress`].
     pub bytes_completed: u64,
-    /// Bytes handed to the network, in-flight parts included (drops when a part is retried).
+    /// Bytes handed to the connection, in-flight parts included (drops when a part is
+    /// retried): a second figure that runs ahead of the acknowledged one.
     pub bytes_sent: u64,
 }
 

@@ -148,9 +148,15 @@ impl ClientBuilder {
         self
     }
 
-    /// Longest time an attempt may go without progress: connecting, between body writes, or
+    /// Longest time an attempt may go without progress: connecting, between body pieces taken
+    /// by the connection (64 KiB, [`PROGRESS_PIECE`](crate::limits::PROGRESS_PIECE)), or
     /// waiting for the answer (default [`DEFAULT_TIMEOUT`]). It does not bound a whole attempt,
-    /// so a large part on a slow link is never cut off while bytes keep moving.
+    /// so a large part on a slow link is never cut off while bytes keep moving. Once a part's
+    /// body is handed over, its bytes may still sit in buffers on the way: the answer is then
+    /// waited for this long plus the time those bytes (at most
+    /// [`MAX_BYTES_IN_TRANSIT`](crate::limits::MAX_BYTES_IN_TRANSIT)) need at
+    /// [`STALL_FLOOR_BYTES_PER_SEC`](crate::limits::STALL_FLOOR_BYTES_PER_SEC). A stalled part
+    /// is cut and retried.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self

@@ -66,8 +66,8 @@ pub(crate) struct PartCall<'a> {
 
 pub(crate) fn no_retry_hook(_: &Error) {}
 
-/// Sends a part, reporting each chunk the connection takes (progress for the timeout, and the
-/// caller's counter).
+/// Sends a part, reporting each piece the connection takes (progress for the stall watch, and
+/// the caller's counter).
 pub(crate) async fn send_part(
     shared: &Shared,
     upload_id: &str,
@@ -79,11 +79,11 @@ pub(crate) async fn send_part(
         .and_then(|p| body.validate().map(|()| p))
         .map_err(|e| e.with_operation("add_upload_part"))?;
     let config = &*prepared.config;
-    let progress = ProgressSignal::new();
+    let progress = ProgressSignal::for_body(body.len());
     let on_sent: SentCallback = {
         let (progress, user) = (progress.clone(), call.on_sent);
         Arc::new(move |n| {
-            progress.touch();
+            progress.advance(n);
             if let Some(cb) = &user {
                 cb(n);
             }

@@ -111,6 +111,20 @@ macro_rules! run_setters {
                 self
             }
 
+            /// Stops the upload as soon as it is known to be too slow to finish before the
+            /// Upload expires (default false: it only says so). Once a wave of parts has been
+            /// accepted, the rest is checked after each part against the acknowledged rate;
+            /// too slow, every [`Progress`] carries
+            /// [`needed_bytes_per_sec`](Progress::needed_bytes_per_sec) and a warning is logged
+            /// (target [`TOO_SLOW_TARGET`](super::TOO_SLOW_TARGET)).
+            /// With this set, the upload then fails at once with
+            /// [`ErrorKind::Expired`](crate::ErrorKind::Expired) and the failure policy applies
+            /// (cancel by default), rather than sending for an hour before it expires.
+            pub fn fail_if_too_slow(mut self, fail: bool) -> Self {
+                self.inner.run.fail_if_too_slow = fail;
+                self
+            }
+
             /// Starts the upload on the Tokio runtime and returns a handle to join or abort it.
             pub fn spawn(mut self) -> UploadHandle {
                 let token = self.inner.run.cancel.clone();
@@ -163,6 +177,7 @@ impl fmt::Debug for UploadFileBuilder {
             .field("journal", &b.journal)
             .field("part_retries", &b.run.part_retries)
             .field("deadline", &b.run.deadline)
+            .field("fail_if_too_slow", &b.run.fail_if_too_slow)
             .finish_non_exhaustive()
     }
 }
@@ -269,6 +284,7 @@ impl fmt::Debug for ResumeUploadBuilder {
             .field("failure_policy", &b.run.failure_policy)
             .field("part_retries", &b.run.part_retries)
             .field("deadline", &b.run.deadline)
+            .field("fail_if_too_slow", &b.run.fail_if_too_slow)
             .finish_non_exhaustive()
     }
 }

@@ -45,6 +45,7 @@ pub(crate) struct RunSettings {
     pub failure_policy: FailurePolicy,
     pub cancel_timeout: Duration,
     pub deadline: Option<Duration>,
+    pub fail_if_too_slow: bool,
     pub cancel: CancellationToken,
     /// The journal stays after success: the caller (a batch) records the File first.
     pub keep_journal_on_success: bool,
@@ -61,6 +62,7 @@ impl RunSettings {
             failure_policy,
             cancel_timeout: DEFAULT_CANCEL_TIMEOUT,
             deadline: None,
+            fail_if_too_slow: false,
             cancel: CancellationToken::new(),
             keep_journal_on_success: false,
         }
@@ -77,6 +79,7 @@ impl RunSettings {
             failure_policy: self.failure_policy,
             cancel_timeout: self.cancel_timeout,
             deadline: self.deadline,
+            fail_if_too_slow: self.fail_if_too_slow,
             cancel: self.cancel,
             keep_journal_on_success: self.keep_journal_on_success,
         })
@@ -111,6 +114,7 @@ pub(crate) struct Run {
     pub failure_policy: FailurePolicy,
     pub cancel_timeout: Duration,
     pub deadline: Option<Duration>,
+    pub fail_if_too_slow: bool,
     pub cancel: CancellationToken,
     pub keep_journal_on_success: bool,
 }

@@ -34,7 +34,17 @@
 //!
 //! Uploads expire an hour after creation (`expires_at`): a part that, at the observed rate, could
 //! not finish before that (less [`UploadFileBuilder::expiry_margin`]) is not started, and the
-//! upload fails early with [`ErrorKind::Expired`].
+//! upload fails early with [`ErrorKind::Expired`]. Sooner than that, once this run's
+//! acknowledged rate is known (a wave of parts accepted), an upload that cannot send the rest in
+//! time says so: a [`Progress`] with [`needed_bytes_per_sec`](Progress::needed_bytes_per_sec)
+//! and a `tracing` warning; with [`UploadFileBuilder::fail_if_too_slow`] it stops there, with
+//! [`ErrorKind::Expired`], and the failure policy applies (8 GB in an hour needs about
+//! 19 Mbit/s).
+//!
+//! [`Progress`] reports bytes acknowledged by the server (`bytes_completed`, its rate
+//! `bytes_per_sec`) as the main figure and bytes handed to the connection (`bytes_sent`) as a
+//! second one. The stall watch that cuts a stalled part is described at
+//! [`ClientBuilder::timeout`](crate::ClientBuilder::timeout).
 //!
 //! # Layout
 //! Read top-down; each file imports only what stands below it, and nothing below the builder
@@ -51,7 +61,7 @@
 //!   the create request's rules, asked of [`crate::client::CreateUploadBuilder`] once).
 //! - `orchestrate`: creates or resumes the Upload, writes the journal, runs the parts and the
 //!   md5 pass, completes; owns the context and the cleanup (`handle::Finalizer`).
-//! - `worker` (the part loop), `checksum` (the md5 pass and its pacer), `complete` (told
+//! - `worker` (the part loop), `expiry` (the one-hour clock, watched), `checksum` (the md5 pass and its pacer), `complete` (told
 //!   honestly), `resume` (journal checks), `handle` ([`UploadHandle`], [`Aborted`], the one
 //!   cleanup path).
 //! - `context`: the shared state of a running upload, getters only.
@@ -99,6 +109,7 @@ mod checksum;
 mod complete;
 mod completed;
 mod context;
+mod expiry;
 mod handle;
 mod input;
 mod journal;
@@ -123,6 +134,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use builder::{ResumeUploadBuilder, UploadFileBuilder};
 pub use completed::CompletedUpload;
+pub use expiry::TOO_SLOW_TARGET;
 pub use handle::{Aborted, UploadHandle};
 pub use journal::JOURNAL_VERSION as RESUME_JOURNAL_VERSION;
 pub use progress::Progress;

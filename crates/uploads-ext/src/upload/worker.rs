@@ -17,6 +17,7 @@ use crate::types::UploadPart;
 
 use super::checksum::Pacer;
 use super::context::UploadContext;
+use super::expiry::ExpiryWatch;
 use super::journal::{DonePart, JournalFile};
 use super::source::{ChangeWatch, PartSource};
 
@@ -36,6 +37,7 @@ pub(crate) async fn send_parts(
         secs_per_byte: None,
         started: Instant::now(),
         deferred: Vec::new(),
+        expiry: ExpiryWatch::default(),
     };
     let mut round = 0;
     loop {
@@ -145,6 +147,8 @@ struct Tracker<'a> {
     started: Instant,
     /// Parts whose retries ran out on a transient failure, for another round.
     deferred: Vec<(usize, Error)>,
+    /// Whether the rest can still be sent before expiry (see super::expiry).
+    expiry: ExpiryWatch,
 }
 
 impl Tracker<'_> {
@@ -212,8 +216,9 @@ impl Tracker<'_> {
             self.started.elapsed().as_secs_f64() * ctx.input().run.concurrency as f64
                 / completed as f64,
         );
+        let on_time = self.expiry.check(ctx);
         ctx.counters().report();
-        Ok(())
+        on_time
     }
 }
 
