@@ -353,6 +353,7 @@ impl ClientBuilder {
             organization,
             project,
             invalid_header: None,
+            extra_body: None,
             uploads: Arc::new(UploadShare::new(budget)),
         }))
     }

@@ -12,7 +12,7 @@ use openai_uploads_generated::models::CompleteUploadRequest;
 use tracing::Instrument;
 
 use crate::error::{Error, Result};
-use crate::options::RequestOptions;
+use crate::options::{with_extra_body, RequestOptions};
 use crate::part::{PartBody, SentCallback};
 use crate::retry::{classify, BackoffGate, RetryAction};
 use crate::timeout::{without_progress_for, ProgressSignal};
@@ -118,7 +118,11 @@ pub(crate) async fn complete_tracking(
     request: CompleteUploadRequest,
     options: &RequestOptions,
 ) -> (Result<Upload>, bool) {
-    let prepared = match shared.prepare(options) {
+    let prepared = shared.prepare(options).and_then(|p| {
+        let request = with_extra_body(request, p.extra_body.as_ref())?;
+        Ok((p, request))
+    });
+    let (prepared, request) = match prepared {
         Ok(p) => p,
         Err(e) => return (Err(e.with_operation("complete_upload")), false),
     };
