@@ -86,6 +86,7 @@ mod budget;
 mod client;
 mod digest;
 mod error;
+mod extra_body;
 pub mod limits;
 mod options;
 mod part;

@@ -6,11 +6,10 @@ use std::fmt;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::extra_body::ExtraBody;
 
 /// Options that override the client's defaults for one request (`.options(...)` on a request
 /// builder), for every request of one upload or batch (`.options(...)` on
@@ -24,11 +23,14 @@ use crate::error::{Error, Result};
 /// - [`extra_query`](Self::extra_query) appends a query parameter to the URL of every request
 ///   the options apply to;
 /// - [`extra_body`](Self::extra_body) merges the top-level keys of a JSON object into the JSON
-///   body of `create` and `complete` (a key naming a known field replaces its value). Parts are
-///   multipart and `cancel` has no body: given to [`Client::add_upload_part`](crate::Client::add_upload_part)
-///   or [`Client::cancel_upload`](crate::Client::cancel_upload) directly, `extra_body` fails with
-///   [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before sending; given to an upload,
-///   a batch or a derived client, it goes to each `create` and `complete` only.
+///   body of `create` and `complete` (a key naming a known field replaces its value);
+///   [`extra_body_for`](Self::extra_body_for) into one of them only (what an upload or a batch
+///   needs: the API rejects a field the operation does not take, and `create` and `complete`
+///   take different ones). Parts are multipart and `cancel` has no body: given to
+///   [`Client::add_upload_part`](crate::Client::add_upload_part) or
+///   [`Client::cancel_upload`](crate::Client::cancel_upload) directly, `extra_body` fails with
+///   [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before sending; given to an
+///   upload, a batch or a derived client, it goes to each `create` and `complete` only.
 ///
 /// Fields the API returns that this version does not know are kept in the `extra` map of each
 /// response type (see [`Upload::extra`](crate::Upload::extra)).
@@ -43,7 +45,7 @@ use crate::error::{Error, Result};
 ///     .options(
 ///         RequestOptions::new()
 ///             .extra_query("beta", "true")
-///             .extra_body(json::json!({ "metadata": { "team": "search" } })),
+///             .extra_body_for("create_upload", json::json!({ "metadata": { "team": "search" } })),
 ///     )
 ///     .send()
 ///     .await?;
@@ -79,7 +81,7 @@ pub struct RequestOptions {
     /// Appended to the URL of each request, in order (one key may repeat).
     pub(crate) extra_query: Vec<(String, String)>,
     /// Merged into the JSON body of `create` and `complete`.
-    pub(crate) extra_body: Option<Map<String, Value>>,
+    pub(crate) extra_body: ExtraBody,
     /// The first invalid setting (a header, a non-object body), reported when sending.
     pub(crate) invalid: Option<String>,
 }
@@ -128,20 +130,21 @@ impl RequestOptions {
     /// then have that field's type). Several calls merge, later keys winning. Anything but an
     /// object is reported as [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when
     /// sending. `Debug` shows the keys, never the values.
-    pub fn extra_body(mut self, body: Value) -> Self {
-        match body {
-            Value::Object(fields) => self.extra_body.get_or_insert_with(Map::new).extend(fields),
-            other => {
-                let kind = match other {
-                    Value::Null => "null",
-                    Value::Bool(_) => "a boolean",
-                    Value::Number(_) => "a number",
-                    Value::String(_) => "a string",
-                    _ => "an array",
-                };
-                self.invalid
-                    .get_or_insert(format!("extra_body must be a JSON object, not {kind}"));
-            }
+    pub fn extra_body(self, body: Value) -> Self {
+        self.add_extra_body(None, body)
+    }
+
+    /// As [`extra_body`](Self::extra_body), for one operation only: `"create_upload"` or
+    /// `"complete_upload"` (another name is reported as
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when sending). Its keys win
+    /// over `extra_body`'s.
+    pub fn extra_body_for(self, operation: &str, body: Value) -> Self {
+        self.add_extra_body(Some(operation), body)
+    }
+
+    fn add_extra_body(mut self, operation: Option<&str>, body: Value) -> Self {
+        if let Err(message) = self.extra_body.add(operation, body) {
+            self.invalid.get_or_insert(message);
         }
         self
     }
@@ -152,7 +155,7 @@ impl RequestOptions {
             && self.max_retries.is_none()
             && self.headers.is_empty()
             && self.extra_query.is_empty()
-            && self.extra_body.is_none()
+            && self.extra_body.is_empty()
             && self.invalid.is_none()
     }
 
@@ -175,19 +178,19 @@ impl RequestOptions {
             max_retries: self.max_retries.or(base.max_retries),
             headers,
             extra_query: merge_query(&base.extra_query, &self.extra_query),
-            extra_body: merge_body_fields(base.extra_body.as_ref(), self.extra_body.as_ref()),
+            extra_body: self.extra_body.merged_over(&base.extra_body),
             invalid: self.invalid.clone().or_else(|| base.invalid.clone()),
         }
     }
 
     /// An error unless these options carry no `extra_body` (for a request without a JSON body).
     pub(crate) fn refuse_extra_body(&self, why: &str) -> Result<()> {
-        match &self.extra_body {
-            Some(_) => Err(Error::invalid_input(format!(
+        match self.extra_body.has_fields_for_all() {
+            true => Err(Error::invalid_input(format!(
                 "extra_body cannot be sent with this request: {why} (extra_body goes into the JSON \
                  body of create and complete)"
             ))),
-            None => Ok(()),
+            false => Ok(()),
         }
     }
 }
@@ -206,46 +209,6 @@ pub(crate) fn merge_query(
     merged
 }
 
-/// `top`'s keys over `base`'s.
-pub(crate) fn merge_body_fields(
-    base: Option<&Map<String, Value>>,
-    top: Option<&Map<String, Value>>,
-) -> Option<Map<String, Value>> {
-    match (base, top) {
-        (None, None) => None,
-        (base, top) => {
-            let mut merged = base.cloned().unwrap_or_default();
-            merged.extend(top.cloned().unwrap_or_default());
-            Some(merged)
-        }
-    }
-}
-
-/// `request` with the top-level keys of `extra` merged in: through its JSON form, so a key naming
-/// a known field replaces it and any other lands in the model's flattened `extra` map. The error
-/// names the keys, never their values (they may be secret).
-pub(crate) fn with_extra_body<T: Serialize + DeserializeOwned>(
-    request: T,
-    extra: Option<&Map<String, Value>>,
-) -> Result<T> {
-    let Some(extra) = extra.filter(|e| !e.is_empty()) else {
-        return Ok(request);
-    };
-    let fail = || {
-        let keys: Vec<&str> = extra.keys().map(String::as_str).collect();
-        Error::invalid_input(format!(
-            "extra_body does not fit the request body: a key naming one of its fields has a value \
-             of another type (keys given: {})",
-            keys.join(", ")
-        ))
-    };
-    let Ok(Value::Object(mut body)) = serde_json::to_value(&request) else {
-        return Err(fail());
-    };
-    body.extend(extra.clone());
-    serde_json::from_value(Value::Object(body)).map_err(|_| fail())
-}
-
 impl fmt::Debug for RequestOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestOptions")
@@ -257,13 +220,7 @@ impl fmt::Debug for RequestOptions {
                 "extra_query",
                 &self.extra_query.iter().map(|(k, _)| k).collect::<Vec<_>>(),
             )
-            .field(
-                "extra_body",
-                &self
-                    .extra_body
-                    .as_ref()
-                    .map(|b| b.keys().collect::<Vec<_>>()),
-            )
+            .field("extra_body", &self.extra_body.keys())
             .finish()
     }
 }

@@ -353,7 +353,7 @@ impl ClientBuilder {
             organization,
             project,
             invalid_header: None,
-            extra_body: None,
+            extra_body: Default::default(),
             uploads: Arc::new(UploadShare::new(budget)),
         }))
     }

@@ -12,7 +12,7 @@ use openai_uploads_generated::models::CompleteUploadRequest;
 use tracing::Instrument;
 
 use crate::error::{Error, Result};
-use crate::options::{with_extra_body, RequestOptions};
+use crate::options::RequestOptions;
 use crate::part::{PartBody, SentCallback};
 use crate::retry::{classify, BackoffGate, RetryAction};
 use crate::timeout::{without_progress_for, ProgressSignal};
@@ -119,7 +119,7 @@ pub(crate) async fn complete_tracking(
     options: &RequestOptions,
 ) -> (Result<Upload>, bool) {
     let prepared = shared.prepare(options).and_then(|p| {
-        let request = with_extra_body(request, p.extra_body.as_ref())?;
+        let request = p.extra_body.apply("complete_upload", request)?;
         Ok((p, request))
     });
     let (prepared, request) = match prepared {

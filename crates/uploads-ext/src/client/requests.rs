@@ -9,7 +9,7 @@ use openai_uploads_generated::apis::uploads_api;
 use openai_uploads_generated::models::CompleteUploadRequest;
 
 use crate::error::{Error, Result};
-use crate::options::{with_extra_body, RequestOptions};
+use crate::options::RequestOptions;
 use crate::part::PartBody;
 use crate::retry::BackoffGate;
 use crate::timeout::ProgressSignal;
@@ -98,7 +98,7 @@ impl CreateUploadBuilder {
             .validate()
             .and_then(|r| {
                 let prepared = self.shared.prepare(&self.options)?;
-                Ok((with_extra_body(r, prepared.extra_body.as_ref())?, prepared))
+                Ok((prepared.extra_body.apply("create_upload", r)?, prepared))
             })
             .map_err(|e| e.with_operation("create_upload"))?;
         let config = &*prepared.config;

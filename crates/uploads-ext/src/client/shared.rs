@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use openai_uploads_generated::apis::configuration::Configuration;
-use serde_json::{Map, Value};
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::budget::Budget;
 use crate::error::{Error, Result};
-use crate::options::{merge_body_fields, merge_query, RequestOptions};
+use crate::extra_body::ExtraBody;
+use crate::options::{merge_query, RequestOptions};
 use crate::retry::{BackoffGate, RetryPolicy};
 use crate::rt::Sleep;
 
@@ -27,7 +27,7 @@ pub(crate) struct Shared {
     /// An invalid header given to `Client::with_options`: every request fails with it.
     pub(crate) invalid_header: Option<String>,
     /// Fields merged into the JSON body of `create` and `complete` (`Client::with_options`).
-    pub(crate) extra_body: Option<Map<String, Value>>,
+    pub(crate) extra_body: ExtraBody,
     /// Shared by every upload of this client and of clients derived from it.
     pub(crate) uploads: Arc<UploadShare>,
 }
@@ -69,7 +69,7 @@ pub(crate) struct Prepared<'a> {
     pub(crate) retry: RetryPolicy,
     pub(crate) timeout: Duration,
     /// The client's extra body fields with the request's over them.
-    pub(crate) extra_body: Option<Map<String, Value>>,
+    pub(crate) extra_body: ExtraBody,
 }
 
 impl Shared {
@@ -108,7 +108,7 @@ impl Shared {
             config,
             retry,
             timeout: options.timeout.unwrap_or(self.timeout),
-            extra_body: merge_body_fields(self.extra_body.as_ref(), options.extra_body.as_ref()),
+            extra_body: options.extra_body.merged_over(&self.extra_body),
         }
     }
 
