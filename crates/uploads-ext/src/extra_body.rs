@@ -131,3 +131,53 @@ fn kind(value: &Value) -> &'static str {
         Value::Object(_) => "an object",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use openai_uploads_generated::models::CompleteUploadRequest;
+    use serde_json::json;
+
+    use super::*;
+
+    fn with(all: Value, complete: Value) -> ExtraBody {
+        let mut extra = ExtraBody::default();
+        extra.add(None, all).unwrap();
+        extra.add(Some("complete_upload"), complete).unwrap();
+        extra
+    }
+
+    #[test]
+    fn known_keys_replace_fields_and_others_are_added_per_operation() {
+        let extra = with(json!({"md5": "a", "x": 1}), json!({"md5": "b"}));
+        let request = CompleteUploadRequest::new(vec!["part_1".to_owned()]);
+        let merged = extra.apply("complete_upload", request.clone()).unwrap();
+        assert_eq!(
+            merged.md5.as_deref(),
+            Some("b"),
+            "the operation's own keys win"
+        );
+        assert_eq!(merged.extra["x"], 1);
+        let other = extra.apply("create_upload", request).unwrap();
+        assert_eq!(other.md5.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn later_scopes_merge_over_earlier_ones() {
+        let base = with(json!({"a": 1, "b": 1}), json!({"c": 1}));
+        let top = with(json!({"b": 2}), json!({"c": 2}));
+        let merged = top.merged_over(&base);
+        assert_eq!(merged.for_operation("complete_upload")["a"], 1);
+        assert_eq!(merged.for_operation("complete_upload")["b"], 2);
+        assert_eq!(merged.for_operation("complete_upload")["c"], 2);
+        assert!(!merged.for_operation("create_upload").contains_key("c"));
+    }
+
+    #[test]
+    fn a_non_object_or_an_operation_without_a_json_body_is_refused() {
+        let mut extra = ExtraBody::default();
+        assert!(extra.add(None, json!(3)).unwrap_err().contains("a number"));
+        let err = extra.add(Some("cancel_upload"), json!({})).unwrap_err();
+        assert!(err.contains("cancel_upload"), "{err}");
+        assert!(extra.is_empty());
+    }
+}

@@ -35,13 +35,16 @@
 //! - `retry/`: the one retry decision, a `RetryAction` (`classify.rs`: retry? after what the
 //!   server asked? pause every upload of the client?), the [`RetryPolicy`] (`mod.rs`), the
 //!   client-wide rate-limit pause (`gate.rs`). Imports `error` and `rt`.
-//! - `budget`: the parts-in-flight permit pool. `options`: [`RequestOptions`] and header rules.
+//! - `budget`: the parts-in-flight permit pool. `extra_body`: the body fields of
+//!   [`RequestOptions::extra_body`], merged into a request model. `options`: [`RequestOptions`]
+//!   and header rules.
 //!   `part`: [`PartBody`], the replayable bytes of one part. `timeout`: the per-attempt bound on
 //!   time without progress and [`format_duration`]. `digest`: the md5 uploads compute.
 //! - `client/`: [`Client`] and its entry points (`mod.rs`), [`ClientBuilder`] and [`ApiKey`]
 //!   (`builder.rs`), the request builders (`requests.rs`), create-request validation
-//!   (`validate.rs`), the request engine (`execute.rs`), the client's settings and what its
-//!   uploads share (`shared.rs`).
+//!   (`validate.rs`), the request engine (`execute.rs`), any generated operation through it
+//!   (`call.rs`, [`Client::call`]), the client's settings and what its uploads share
+//!   (`shared.rs`).
 //! - [`upload`]: the chunked, parallel, resumable upload of a file, bytes or a reader.
 //! - [`batch`]: many files (a list or a directory) in one call, sharing the client's budget.
 //!
