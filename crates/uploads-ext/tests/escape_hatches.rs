@@ -1,6 +1,7 @@
-//! The escape hatches on the wire: `RequestOptions::extra_query` and `extra_body` on each
-//! operation, on a derived client and on whole uploads and batches (`.options(...)` on
+//! The escape hatches on the wire (mockito): `RequestOptions::extra_query` and `extra_body` on
+//! each operation, on a derived client and on whole uploads and batches (`.options(...)` on
 //! `upload_file`/`upload_bytes`/`upload_files`), and unknown response fields kept in `extra`.
+//! Against the fake: `escape_hatches_fake.rs`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -8,7 +9,6 @@ use mockito::{Matcher, Mock, ServerGuard};
 use serde_json::json;
 use uploads_ext::{json as sdk_json, Client, ClientBuilder, ErrorKind, PartBody, Purpose};
 use uploads_ext::{RequestOptions, UploadStatus};
-use uploads_fake::FakeServer;
 
 mod common;
 use common::{NoSleep, OPERATIONS};
@@ -442,61 +442,4 @@ async fn unknown_response_fields_are_kept_and_readable_by_name() {
         .await
         .unwrap();
     assert_eq!(part.extra["checksum"], "abc");
-}
-
-/// Against the fake (which, like the API, rejects arguments it does not know): `extra_body`
-/// reaches the wire of create and complete, replacing a known field or adding an unknown one.
-#[tokio::test]
-async fn extra_body_reaches_the_fake() {
-    let server = FakeServer::start().await.unwrap();
-    let client = Client::builder()
-        .ignore_env()
-        .base_url(server.base_url())
-        .api_key(server.api_key())
-        .build()
-        .unwrap();
-    let done = client
-        .upload_bytes("hello")
-        .filename("a.jsonl")
-        .purpose(Purpose::FineTune)
-        .options(
-            RequestOptions::new()
-                .extra_body_for("create_upload", json!({"filename": "renamed.jsonl"})),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        server.upload(done.upload_id()).unwrap().filename,
-        "renamed.jsonl"
-    );
-    // An md5 the SDK does not send (md5(false)) goes to complete, and the fake checks it.
-    let wrong = "0".repeat(32);
-    let err = client
-        .upload_bytes("hello")
-        .filename("a.jsonl")
-        .purpose(Purpose::FineTune)
-        .md5(false)
-        .options(RequestOptions::new().extra_body_for("complete_upload", json!({"md5": wrong})))
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::BadRequest, "{err}");
-    assert_eq!(
-        err.api_error().unwrap().param.as_deref(),
-        Some("md5"),
-        "{err:?}"
-    );
-    let err = client
-        .create_upload()
-        .filename("a.jsonl")
-        .purpose(Purpose::FineTune)
-        .bytes(5)
-        .mime_type("text/jsonl")
-        .options(RequestOptions::new().extra_body(json!({"surprise": 1})))
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::BadRequest, "{err}");
-    let api = err.api_error().expect("the fake's error envelope");
-    assert_eq!(api.param.as_deref(), Some("surprise"), "{api:?}");
 }
