@@ -445,15 +445,15 @@ const FILE_PROPERTIES: &[&str] = &[
 ];
 const PART_PROPERTIES: &[&str] = &["id", "created_at", "upload_id", "object"];
 
-/// The declared properties of a response (and of its nested `file`), without nulls: what a
+/// A response (and its nested `file`) without the declared properties that are null: what a
 /// lossless decode must give back. Undeclared extra members (Prism's faker adds some, as a newer
-/// API could) are dropped: the client must accept them, and cannot keep them.
+/// API could) are kept, in each model's `extra` map, and re-encoded as they came.
 fn declared(value: &Value, properties: &[&str]) -> Value {
     let object = value.as_object().expect("a JSON object");
     Value::Object(
         object
             .iter()
-            .filter(|(k, v)| properties.contains(&k.as_str()) && !v.is_null())
+            .filter(|(k, v)| !(properties.contains(&k.as_str()) && v.is_null()))
             .map(|(k, v)| {
                 let v = if k == "file" {
                     declared(v, FILE_PROPERTIES)

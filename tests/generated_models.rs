@@ -308,3 +308,39 @@ async fn path_parameters_are_percent_encoded_as_path_segments() {
     assert_eq!(upload.id, "upload 1+2/x");
     mock.assert_async().await;
 }
+
+#[test]
+fn unknown_fields_are_kept_by_name_and_re_encoded() {
+    // A field the spec does not list yet, nested in a known one too.
+    let mut value = upload_json(5);
+    value["region"] = json!("eu-west");
+    value["file"] = json!({"id": "file-1", "object": "file", "bytes": 5, "created_at": 1,
+        "filename": "a.jsonl", "purpose": "fine-tune", "retention": {"days": 30}});
+    let upload: Upload = round_trip(value);
+    assert_eq!(upload.extra["region"], "eu-west");
+    assert_eq!(upload.file.as_ref().unwrap().extra["retention"]["days"], 30);
+    assert!(
+        !upload.extra.contains_key("status"),
+        "known fields stay out of extra"
+    );
+    // On a request model, extra entries are sent with the known fields.
+    let mut request = CompleteUploadRequest::new(vec!["part_1".to_owned()]);
+    request.extra.insert("trace".to_owned(), json!("t-1"));
+    assert_eq!(
+        serde_json::to_value(&request).unwrap(),
+        json!({"part_ids": ["part_1"], "trace": "t-1"})
+    );
+    assert!(Upload::default().extra.is_empty());
+}
+
+#[test]
+fn default_query_starts_empty_and_debug_shows_only_its_keys() {
+    let mut config = Configuration::new();
+    assert!(config.default_query.is_empty());
+    config
+        .default_query
+        .push(("api_token".to_owned(), "query-secret".to_owned()));
+    let debug = format!("{config:?}");
+    assert!(debug.contains("api_token"), "{debug}");
+    assert!(!debug.contains("query-secret"), "{debug}");
+}

@@ -35,13 +35,16 @@
 //! - `retry/`: the one retry decision, a `RetryAction` (`classify.rs`: retry? after what the
 //!   server asked? pause every upload of the client?), the [`RetryPolicy`] (`mod.rs`), the
 //!   client-wide rate-limit pause (`gate.rs`). Imports `error` and `rt`.
-//! - `budget`: the parts-in-flight permit pool. `options`: [`RequestOptions`] and header rules.
-//!   `part`: [`PartBody`], the replayable bytes of one part. `timeout`: the per-attempt stall
-//!   watch (no progress for `timeout`, bytes in transit at a floor rate) and [`format_duration`]. `digest`: the md5 uploads compute.
+//! - `budget`: the parts-in-flight permit pool. `extra_body`: the body fields of
+//!   [`RequestOptions::extra_body`], merged into a request model. `options`: [`RequestOptions`]
+//!   and header rules. `part`: [`PartBody`], the replayable bytes of one part. `timeout`: the
+//!   per-attempt stall watch (no progress for `timeout`, bytes in transit at a floor rate) and
+//!   [`format_duration`]. `digest`: the md5 uploads compute.
 //! - `client/`: [`Client`] and its entry points (`mod.rs`), [`ClientBuilder`] and [`ApiKey`]
 //!   (`builder.rs`), the request builders (`requests.rs`), create-request validation
-//!   (`validate.rs`), the request engine (`execute.rs`), the client's settings and what its
-//!   uploads share (`shared.rs`).
+//!   (`validate.rs`), the request engine (`execute.rs`), any generated operation through it
+//!   (`call.rs`, [`Client::call`]), the client's settings and what its uploads share
+//!   (`shared.rs`).
 //! - [`upload`]: the chunked, parallel, resumable upload of a file, bytes or a reader.
 //! - [`batch`]: many files (a list or a directory) in one call, sharing the client's budget.
 //!
@@ -53,9 +56,12 @@
 //!   headers; `bytes::Bytes` (through `impl Into<Bytes>`) for bodies in memory; `tokio`'s
 //!   `AsyncRead` for readers and `futures`' `Stream` in [`ByteStream`]; [`CancellationToken`]
 //!   (`tokio-util`) to cancel.
+//! - `serde_json` values ([`json`]) for the escape hatches: [`RequestOptions::extra_body`] and
+//!   the `extra` map of unknown fields on each response type.
+//! - The generated crate ([`generated`]), for [`Client::call`] only: the wrapped operations never
+//!   show its types (its errors are mapped into [`Error`]).
 //! - Never in the API: `reqwest::Client`'s request and error types (errors are mapped into
-//!   [`Error`], whose `source()` may hold one but is typed `dyn Error`), the generated crate's
-//!   operations and errors, `serde_json` values, the md5 implementation.
+//!   [`Error`], whose `source()` may hold one but is typed `dyn Error`), the md5 implementation.
 //! - The one exception is [`ClientBuilder::http_client`], which takes a `reqwest::Client` so you
 //!   can configure proxies and TLS yourself; it follows this crate's reqwest major version.
 //! - Upgrading one of these crates to an incompatible major version is a breaking release of
@@ -85,6 +91,7 @@ mod budget;
 mod client;
 mod digest;
 mod error;
+mod extra_body;
 pub mod limits;
 mod options;
 mod part;
@@ -113,6 +120,17 @@ pub use upload::{
     Aborted, CompletedUpload, FailurePolicy, Progress, ResumeUploadBuilder, UploadFileBuilder,
     UploadHandle,
 };
+
+/// The generated crate (`openai-uploads-generated`) this SDK is built on, re-exported for
+/// [`Client::call`]: its `apis` hold every operation of the spec (each taking one `*Params`
+/// struct), its `models` the request and response types. It follows the spec: an operation
+/// upstream adds appears here when the spec is regenerated, before any wrapper.
+pub use openai_uploads_generated as generated;
+
+/// `serde_json`, re-exported for [`RequestOptions::extra_body`] and the `extra` maps of the
+/// response types (unknown fields, kept by name), so that naming them needs no dependency of your
+/// own and no version matching.
+pub use serde_json as json;
 
 /// Cancels an upload from outside (see [`UploadFileBuilder::cancellation_token`]); re-exported from
 /// `tokio-util` so that naming it needs no dependency of your own.

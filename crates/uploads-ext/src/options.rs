@@ -1,16 +1,59 @@
-//! [`RequestOptions`]: timeout, retries and extra headers for one request or a derived client,
-//! and the header rules shared with [`crate::ClientBuilder::default_header`].
+//! [`RequestOptions`]: timeout, retries, extra headers and the escape hatches (extra query
+//! parameters, extra JSON body fields) for one request, one upload or a derived client, and the
+//! header rules shared with [`crate::ClientBuilder::default_header`].
 
 use std::fmt;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::extra_body::ExtraBody;
 
 /// Options that override the client's defaults for one request (`.options(...)` on a request
-/// builder) or for a derived client ([`Client::with_options`](crate::Client::with_options)).
-/// Unset fields keep the client's value; headers are added to the client's (same name: replaced).
+/// builder), for every request of one upload or batch (`.options(...)` on
+/// [`UploadFileBuilder`](crate::UploadFileBuilder), [`ResumeUploadBuilder`](crate::ResumeUploadBuilder)
+/// and [`BatchBuilder`](crate::BatchBuilder)), or for a derived client
+/// ([`Client::with_options`](crate::Client::with_options)). Unset fields keep the client's value;
+/// headers, query parameters and body fields are added to the client's (same name: replaced).
+///
+/// ## Escape hatches
+/// A parameter or field the API takes before this SDK has a setter for it can be sent anyway:
+/// - [`extra_query`](Self::extra_query) appends a query parameter to the URL of every request
+///   the options apply to;
+/// - [`extra_body`](Self::extra_body) merges the top-level keys of a JSON object into the JSON
+///   body of `create` and `complete` (a key naming a known field replaces its value);
+///   [`extra_body_for`](Self::extra_body_for) into one of them only (what an upload or a batch
+///   needs: the API rejects a field the operation does not take, and `create` and `complete`
+///   take different ones). Parts are multipart and `cancel` has no body: given to
+///   [`Client::add_upload_part`](crate::Client::add_upload_part) or
+///   [`Client::cancel_upload`](crate::Client::cancel_upload) directly, `extra_body` fails with
+///   [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before sending; given to an
+///   upload, a batch or a derived client, it goes to each `create` and `complete` only.
+///
+/// Fields the API returns that this version does not know are kept in the `extra` map of each
+/// response type (see [`Upload::extra`](crate::Upload::extra)).
+///
+/// ```no_run
+/// # async fn run(client: uploads_ext::Client) -> uploads_ext::Result<()> {
+/// use uploads_ext::{json, Purpose, RequestOptions};
+///
+/// let upload = client
+///     .upload_file("train.jsonl")
+///     .purpose(Purpose::FineTune)
+///     .options(
+///         RequestOptions::new()
+///             .extra_query("beta", "true")
+///             .extra_body_for("create_upload", json::json!({ "metadata": { "team": "search" } })),
+///     )
+///     .send()
+///     .await?;
+/// if let Some(region) = upload.upload().extra.get("region") {
+///     println!("stored in {region}");
+/// }
+/// # Ok(()) }
+/// ```
 ///
 /// ```no_run
 /// # async fn run(client: uploads_ext::Client) -> uploads_ext::Result<()> {
@@ -35,6 +78,11 @@ pub struct RequestOptions {
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_retries: Option<u32>,
     pub(crate) headers: HeaderMap,
+    /// Appended to the URL of each request, in order (one key may repeat).
+    pub(crate) extra_query: Vec<(String, String)>,
+    /// Merged into the JSON body of `create` and `complete`.
+    pub(crate) extra_body: ExtraBody,
+    /// The first invalid setting (a header, a non-object body), reported when sending.
     pub(crate) invalid: Option<String>,
 }
 
@@ -69,7 +117,49 @@ impl RequestOptions {
         self
     }
 
-    /// The first invalid header given, as an error.
+    /// Appends `key=value` to the query of each request (after the operation's own parameters;
+    /// both are percent-encoded). Several calls with one key send it several times; a key set
+    /// here replaces the same key from the client's defaults.
+    pub fn extra_query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extra_query.push((key.into(), value.into()));
+        self
+    }
+
+    /// Merges the top-level keys of `body` (a JSON object) into the JSON body of `create` and
+    /// `complete`: a new key is added, a key naming a known field replaces its value (which must
+    /// then have that field's type). Several calls merge, later keys winning. Anything but an
+    /// object is reported as [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when
+    /// sending. `Debug` shows the keys, never the values.
+    pub fn extra_body(self, body: Value) -> Self {
+        self.add_extra_body(None, body)
+    }
+
+    /// As [`extra_body`](Self::extra_body), for one operation only: `"create_upload"` or
+    /// `"complete_upload"` (another name is reported as
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when sending). Its keys win
+    /// over `extra_body`'s.
+    pub fn extra_body_for(self, operation: &str, body: Value) -> Self {
+        self.add_extra_body(Some(operation), body)
+    }
+
+    fn add_extra_body(mut self, operation: Option<&str>, body: Value) -> Self {
+        if let Err(message) = self.extra_body.add(operation, body) {
+            self.invalid.get_or_insert(message);
+        }
+        self
+    }
+
+    /// Whether nothing is overridden or added.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.timeout.is_none()
+            && self.max_retries.is_none()
+            && self.headers.is_empty()
+            && self.extra_query.is_empty()
+            && self.extra_body.is_empty()
+            && self.invalid.is_none()
+    }
+
+    /// The first invalid setting given, as an error.
     pub(crate) fn check(&self) -> Result<()> {
         match &self.invalid {
             Some(message) => Err(Error::invalid_input(message.clone())),
@@ -87,9 +177,36 @@ impl RequestOptions {
             timeout: self.timeout.or(base.timeout),
             max_retries: self.max_retries.or(base.max_retries),
             headers,
+            extra_query: merge_query(&base.extra_query, &self.extra_query),
+            extra_body: self.extra_body.merged_over(&base.extra_body),
             invalid: self.invalid.clone().or_else(|| base.invalid.clone()),
         }
     }
+
+    /// An error unless these options carry no `extra_body` (for a request without a JSON body).
+    pub(crate) fn refuse_extra_body(&self, why: &str) -> Result<()> {
+        match self.extra_body.has_fields_for_all() {
+            true => Err(Error::invalid_input(format!(
+                "extra_body cannot be sent with this request: {why} (extra_body goes into the JSON \
+                 body of create and complete)"
+            ))),
+            false => Ok(()),
+        }
+    }
+}
+
+/// `top`'s pairs after `base`'s, leaving out `base`'s pairs whose key `top` sets.
+pub(crate) fn merge_query(
+    base: &[(String, String)],
+    top: &[(String, String)],
+) -> Vec<(String, String)> {
+    let mut merged: Vec<(String, String)> = base
+        .iter()
+        .filter(|(key, _)| !top.iter().any(|(k, _)| k == key))
+        .cloned()
+        .collect();
+    merged.extend(top.iter().cloned());
+    merged
 }
 
 impl fmt::Debug for RequestOptions {
@@ -98,6 +215,12 @@ impl fmt::Debug for RequestOptions {
             .field("timeout", &self.timeout)
             .field("max_retries", &self.max_retries)
             .field("headers", &RedactedHeaders(&self.headers))
+            // Keys only: a value may be a secret.
+            .field(
+                "extra_query",
+                &self.extra_query.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field("extra_body", &self.extra_body.keys())
             .finish()
     }
 }

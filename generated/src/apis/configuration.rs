@@ -20,6 +20,8 @@ pub struct Configuration {
     pub user_agent: Option<String>,
     /// openai-uploads patch: headers added to every request, whichever `client` is used.
     pub default_headers: reqwest::header::HeaderMap,
+    /// openai-uploads patch: query pairs appended to the URL of every request.
+    pub default_query: Vec<(String, String)>,
     /// openai-uploads patch: called with the status and headers of every response, before its body
     /// is read (the hand-written client records the request id of successful calls with it).
     pub response_observer: Option<ResponseObserver>,
@@ -54,6 +56,14 @@ impl std::fmt::Debug for Configuration {
             .field("base_path", &self.base_path)
             .field("user_agent", &self.user_agent)
             .field("default_headers", &self.default_headers)
+            .field(
+                "default_query",
+                &self
+                    .default_query
+                    .iter()
+                    .map(|(k, _)| k)
+                    .collect::<Vec<_>>(),
+            )
             .field(
                 "response_observer",
                 &self.response_observer.as_ref().map(|_| "Fn"),
@@ -90,6 +100,7 @@ impl Default for Configuration {
         Configuration {
             base_path: "https://api.openai.com/v1".to_owned(),
             default_headers: reqwest::header::HeaderMap::new(),
+            default_query: Vec::new(),
             response_observer: None,
             user_agent: Some("openai-uploads-generated/0.1.0".to_owned()),
             client: reqwest::Client::new(),

@@ -140,6 +140,10 @@ pub async fn add_upload_part(
     for (name, value) in configuration.default_headers.iter() {
         req_builder = req_builder.header(name, value);
     }
+    // openai-uploads patch: query pairs added to every request (a parameter the spec does not list yet).
+    if !configuration.default_query.is_empty() {
+        req_builder = req_builder.query(&configuration.default_query);
+    }
     if let Some(ref token) = configuration.bearer_access_token {
         req_builder = req_builder.bearer_auth(token.to_owned());
     };
@@ -219,6 +223,10 @@ pub async fn cancel_upload(
     for (name, value) in configuration.default_headers.iter() {
         req_builder = req_builder.header(name, value);
     }
+    // openai-uploads patch: query pairs added to every request (a parameter the spec does not list yet).
+    if !configuration.default_query.is_empty() {
+        req_builder = req_builder.query(&configuration.default_query);
+    }
     if let Some(ref token) = configuration.bearer_access_token {
         req_builder = req_builder.bearer_auth(token.to_owned());
     };
@@ -293,6 +301,10 @@ pub async fn complete_upload(
     for (name, value) in configuration.default_headers.iter() {
         req_builder = req_builder.header(name, value);
     }
+    // openai-uploads patch: query pairs added to every request (a parameter the spec does not list yet).
+    if !configuration.default_query.is_empty() {
+        req_builder = req_builder.query(&configuration.default_query);
+    }
     if let Some(ref token) = configuration.bearer_access_token {
         req_builder = req_builder.bearer_auth(token.to_owned());
     };
@@ -363,6 +375,10 @@ pub async fn create_upload(
     // openai-uploads patch: headers sent with every request (organization, project, ...).
     for (name, value) in configuration.default_headers.iter() {
         req_builder = req_builder.header(name, value);
+    }
+    // openai-uploads patch: query pairs added to every request (a parameter the spec does not list yet).
+    if !configuration.default_query.is_empty() {
+        req_builder = req_builder.query(&configuration.default_query);
     }
     if let Some(ref token) = configuration.bearer_access_token {
         req_builder = req_builder.bearer_auth(token.to_owned());

@@ -20,6 +20,10 @@ pub struct CompleteUploadRequest {
     /// The optional md5 checksum for the file contents to verify if the bytes uploaded matches what you expect.
     #[serde(rename = "md5", skip_serializing_if = "Option::is_none")]
     pub md5: Option<String>,
+    /// openai-uploads patch: fields this spec does not list, kept by name (a field the API starts
+    /// returning is readable before regeneration; sent as is when the struct is a request body).
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl CompleteUploadRequest {
@@ -27,6 +31,7 @@ impl CompleteUploadRequest {
         CompleteUploadRequest {
             part_ids,
             md5: None,
+            extra: std::collections::BTreeMap::new(),
         }
     }
 }

@@ -28,6 +28,10 @@ pub struct CreateUploadRequest {
     pub mime_type: String,
     #[serde(rename = "expires_after", skip_serializing_if = "Option::is_none")]
     pub expires_after: Option<models::FileExpirationAfter>,
+    /// openai-uploads patch: fields this spec does not list, kept by name (a field the API starts
+    /// returning is readable before regeneration; sent as is when the struct is a request body).
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl CreateUploadRequest {
@@ -43,6 +47,7 @@ impl CreateUploadRequest {
             bytes,
             mime_type,
             expires_after: None,
+            extra: std::collections::BTreeMap::new(),
         }
     }
 }

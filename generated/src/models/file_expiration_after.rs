@@ -21,12 +21,20 @@ pub struct FileExpirationAfter {
     /// The number of seconds after the anchor time that the file will expire. Must be between 3600 (1 hour) and 2592000 (30 days).
     #[serde(rename = "seconds")]
     pub seconds: u64,
+    /// openai-uploads patch: fields this spec does not list, kept by name (a field the API starts
+    /// returning is readable before regeneration; sent as is when the struct is a request body).
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl FileExpirationAfter {
     /// The expiration policy for a file. By default, files with `purpose=batch` expire after 30 days and all other files are persisted until they are manually deleted.
     pub fn new(anchor: Anchor, seconds: u64) -> FileExpirationAfter {
-        FileExpirationAfter { anchor, seconds }
+        FileExpirationAfter {
+            anchor,
+            seconds,
+            extra: std::collections::BTreeMap::new(),
+        }
     }
 }
 /// Anchor timestamp after which the expiration policy applies. Supported anchors: `created_at`.

@@ -42,6 +42,10 @@ pub struct OpenAiFile {
     /// Deprecated. For details on why a fine-tuning training file failed validation, see the `error` field on `fine_tuning.job`.
     #[serde(rename = "status_details", skip_serializing_if = "Option::is_none")]
     pub status_details: Option<String>,
+    /// openai-uploads patch: fields this spec does not list, kept by name (a field the API starts
+    /// returning is readable before regeneration; sent as is when the struct is a request body).
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl OpenAiFile {
@@ -64,6 +68,7 @@ impl OpenAiFile {
             purpose,
             status: None,
             status_details: None,
+            extra: std::collections::BTreeMap::new(),
         }
     }
 }

@@ -42,6 +42,10 @@ pub struct Upload {
     /// The ready File object after the Upload is completed.
     #[serde(rename = "file", skip_serializing_if = "Option::is_none")]
     pub file: Option<models::OpenAiFile>,
+    /// openai-uploads patch: fields this spec does not list, kept by name (a field the API starts
+    /// returning is readable before regeneration; sent as is when the struct is a request body).
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl Upload {
@@ -65,6 +69,7 @@ impl Upload {
             expires_at,
             object: None,
             file: None,
+            extra: std::collections::BTreeMap::new(),
         }
     }
 }

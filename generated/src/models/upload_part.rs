@@ -27,6 +27,10 @@ pub struct UploadPart {
     /// The object type, which is always `upload.part`.
     #[serde(rename = "object")]
     pub object: Object,
+    /// openai-uploads patch: fields this spec does not list, kept by name (a field the API starts
+    /// returning is readable before regeneration; sent as is when the struct is a request body).
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl UploadPart {
@@ -37,6 +41,7 @@ impl UploadPart {
             created_at,
             upload_id,
             object,
+            extra: std::collections::BTreeMap::new(),
         }
     }
 }

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::options::RequestOptions;
 use crate::types::Purpose;
 use crate::upload::FailurePolicy;
 
@@ -27,6 +28,7 @@ use super::walk::{list, FileSet};
 pub struct BatchBuilder {
     client: Client,
     inner: BatchInputBuilder,
+    options: RequestOptions,
 }
 
 impl fmt::Debug for BatchBuilder {
@@ -42,6 +44,7 @@ impl fmt::Debug for BatchBuilder {
             .field("files_in_flight", &b.files_in_flight)
             .field("manifest", &b.manifest)
             .field("allow_empty", &b.allow_empty)
+            .field("options", &self.options)
             .finish_non_exhaustive()
     }
 }
@@ -51,7 +54,17 @@ impl BatchBuilder {
         BatchBuilder {
             client,
             inner: BatchInputBuilder::new(files),
+            options: RequestOptions::default(),
         }
+    }
+
+    /// Options for every request of every file's upload (see
+    /// [`crate::UploadFileBuilder::options`]): headers, extra query parameters, timeout, retries,
+    /// and an [`extra_body`](RequestOptions::extra_body) for each `create` and `complete`. An
+    /// invalid option fails [`start`](Self::start) before any request.
+    pub fn options(mut self, options: RequestOptions) -> Self {
+        self.options = options.merged_over(&self.options);
+        self
     }
 
     /// Only files matching this pattern (any of them, if given several times); directory
@@ -194,7 +207,13 @@ impl BatchBuilder {
     /// [`allow_empty`](Self::allow_empty)) no file to upload; a single file that cannot be read
     /// fails as that file's result only.
     pub async fn start(self) -> Result<BatchHandle> {
-        let input = self.inner.build(&self.client)?;
+        self.options.check()?;
+        let client = if self.options.is_empty() {
+            self.client
+        } else {
+            self.client.with_options(self.options)
+        };
+        let input = self.inner.build(&client)?;
         let files = input.files.clone();
         let found = tokio::task::spawn_blocking(move || list(&files))
             .await
@@ -202,7 +221,7 @@ impl BatchBuilder {
         if found.files.is_empty() && !input.allow_empty {
             return Err(nothing_found(&input.files, found.skipped_links.len()));
         }
-        start(self.client, input, found).await
+        start(client, input, found).await
     }
 
     /// Runs the whole batch and returns its summary (see [`BatchHandle::join`]).

@@ -371,6 +371,7 @@ impl ClientBuilder {
             organization,
             project,
             invalid_header: None,
+            extra_body: Default::default(),
             uploads: Arc::new(UploadShare::new(budget)),
         }))
     }

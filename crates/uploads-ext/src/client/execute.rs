@@ -118,7 +118,11 @@ pub(crate) async fn complete_tracking(
     request: CompleteUploadRequest,
     options: &RequestOptions,
 ) -> (Result<Upload>, bool) {
-    let prepared = match shared.prepare(options) {
+    let prepared = shared.prepare(options).and_then(|p| {
+        let request = p.extra_body.apply("complete_upload", request)?;
+        Ok((p, request))
+    });
+    let (prepared, request) = match prepared {
         Ok(p) => p,
         Err(e) => return (Err(e.with_operation("complete_upload")), false),
     };

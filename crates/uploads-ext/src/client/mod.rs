@@ -2,15 +2,20 @@
 //!
 //! - `builder.rs`: [`ClientBuilder`] and [`ApiKey`]; builds the [`Shared`] settings.
 //! - `requests.rs`: the request builders of the four operations.
+//! - `call.rs`: any generated operation through the client's pipeline ([`Client::call`]).
 //! - `validate.rs`: create-request validation (also used by the upload's input).
 //! - `execute.rs`: the request engine (attempts, per-attempt timeout, retry waits, the
 //!   client-wide rate-limit pause).
 //! - `shared.rs`: the client's settings and what its uploads share (parts budget, pause).
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 
+use openai_uploads_generated::apis::configuration::Configuration;
+use openai_uploads_generated::apis::Error as GeneratedError;
 use openai_uploads_generated::models::CompleteUploadRequest;
+use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::options::{RedactedHeaders, RequestOptions};
@@ -19,6 +24,7 @@ use crate::retry::{BackoffGate, RetryPolicy};
 use crate::types::{Upload, UploadPart};
 
 mod builder;
+mod call;
 mod execute;
 mod requests;
 mod shared;
@@ -183,6 +189,40 @@ impl Client {
             upload_id: upload_id.to_owned(),
             options: RequestOptions::default(),
         }
+    }
+
+    /// Calls any operation of the generated crate ([`crate::generated`]) through this client's
+    /// pipeline, for an endpoint this SDK has no wrapper for yet (it appears in the generated
+    /// crate the day the spec is regenerated). `attempt` is called once per attempt with a
+    /// [`Configuration`](crate::generated::apis::configuration::Configuration) carrying the
+    /// client's base URL, API key, default headers (organization, project, user agent, ...),
+    /// extra query parameters and HTTP client; the attempts follow the client's retry policy and
+    /// timeout, a 429 pauses every upload of the client, and the generated error is mapped into
+    /// [`Error`] (status, API error envelope, request id, retry hints) as for the wrapped
+    /// operations. `operation` names the call in errors and traces. For other options, call it
+    /// on [`with_options`](Self::with_options); `extra_body` does not apply (the body is yours:
+    /// request models have an `extra` map for fields they do not list).
+    ///
+    /// ```no_run
+    /// # async fn run(client: uploads_ext::Client) -> uploads_ext::Result<()> {
+    /// use uploads_ext::generated::apis::uploads_api;
+    ///
+    /// let upload = client
+    ///     .call("cancel_upload", |config| async move {
+    ///         let params = uploads_api::CancelUploadParams::new("upload_abc".to_owned());
+    ///         uploads_api::cancel_upload(&config, params).await
+    ///     })
+    ///     .await?;
+    /// println!("{}", upload.status);
+    /// # Ok(()) }
+    /// ```
+    pub async fn call<T, E, F, Fut>(&self, operation: &'static str, attempt: F) -> Result<T>
+    where
+        F: FnMut(Configuration) -> Fut,
+        Fut: Future<Output = std::result::Result<T, GeneratedError<E>>>,
+        E: Serialize,
+    {
+        call::call_generated(&self.shared, operation, attempt).await
     }
 
     /// What all uploads of this client share: the parts budget and the rate-limit pause.

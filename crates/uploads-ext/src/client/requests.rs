@@ -23,7 +23,8 @@ use super::validate::CreateInput;
 macro_rules! request_options {
     ($builder:ty) => {
         impl $builder {
-            /// Overrides the client's timeout, retries or headers for this request.
+            /// Overrides the client's timeout, retries or headers for this request, or adds query
+            /// parameters or body fields the SDK has no setter for (see [`RequestOptions`]).
             pub fn options(mut self, options: RequestOptions) -> Self {
                 self.options = options.merged_over(&self.options);
                 self
@@ -95,7 +96,10 @@ impl CreateUploadBuilder {
         let (request, prepared) = self
             .input
             .validate()
-            .and_then(|r| Ok((r, self.shared.prepare(&self.options)?)))
+            .and_then(|r| {
+                let prepared = self.shared.prepare(&self.options)?;
+                Ok((prepared.extra_body.apply("create_upload", r)?, prepared))
+            })
             .map_err(|e| e.with_operation("create_upload"))?;
         let config = &*prepared.config;
         // A 429 here is the organisation's: every upload of the client pauses.
@@ -124,8 +128,12 @@ pub struct AddPartBuilder {
 }
 
 impl AddPartBuilder {
-    /// Sends the part (retried per the client's policy, re-sending the same bytes).
+    /// Sends the part (retried per the client's policy, re-sending the same bytes). The body
+    /// is multipart: an `extra_body` in this request's options is refused before sending.
     pub async fn send(self) -> Result<UploadPart> {
+        self.options
+            .refuse_extra_body("a part's body is multipart, not JSON")
+            .map_err(|e| e.with_operation("add_upload_part"))?;
         let call = PartCall {
             gate: self.shared.uploads.gate(),
             retries: None,
@@ -194,8 +202,12 @@ pub struct CancelUploadBuilder {
 }
 
 impl CancelUploadBuilder {
-    /// Sends the request.
+    /// Sends the request. It has no body: an `extra_body` in this request's options is refused
+    /// before sending.
     pub async fn send(self) -> Result<Upload> {
+        self.options
+            .refuse_extra_body("cancel has no body")
+            .map_err(|e| e.with_operation("cancel_upload"))?;
         if self.upload_id.trim().is_empty() {
             return Err(Error::invalid_input("the upload id must not be empty")
                 .with_operation("cancel_upload"));

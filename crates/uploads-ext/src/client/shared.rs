@@ -11,7 +11,8 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use crate::budget::Budget;
 use crate::error::{Error, Result};
-use crate::options::RequestOptions;
+use crate::extra_body::ExtraBody;
+use crate::options::{merge_query, RequestOptions};
 use crate::retry::{BackoffGate, RetryPolicy};
 use crate::rt::Sleep;
 
@@ -25,6 +26,8 @@ pub(crate) struct Shared {
     pub(crate) project: Option<String>,
     /// An invalid header given to `Client::with_options`: every request fails with it.
     pub(crate) invalid_header: Option<String>,
+    /// Fields merged into the JSON body of `create` and `complete` (`Client::with_options`).
+    pub(crate) extra_body: ExtraBody,
     /// Shared by every upload of this client and of clients derived from it.
     pub(crate) uploads: Arc<UploadShare>,
 }
@@ -65,6 +68,8 @@ pub(crate) struct Prepared<'a> {
     pub(crate) config: Cow<'a, Configuration>,
     pub(crate) retry: RetryPolicy,
     pub(crate) timeout: Duration,
+    /// The client's extra body fields with the request's over them.
+    pub(crate) extra_body: ExtraBody,
 }
 
 impl Shared {
@@ -79,9 +84,9 @@ impl Shared {
     }
 
     /// The client's settings with `options` over them. Borrows the client's configuration
-    /// unless headers are added.
+    /// unless headers or query parameters are added.
     pub(crate) fn overridden(&self, options: &RequestOptions) -> Prepared<'_> {
-        let config = if options.headers.is_empty() {
+        let config = if options.headers.is_empty() && options.extra_query.is_empty() {
             Cow::Borrowed(&self.config)
         } else {
             let mut config = self.config.clone();
@@ -92,6 +97,7 @@ impl Shared {
                 // The caller's Authorization replaces the key's (sent once, not twice).
                 config.bearer_access_token = None;
             }
+            config.default_query = merge_query(&config.default_query, &options.extra_query);
             Cow::Owned(config)
         };
         let mut retry = self.retry.clone();
@@ -102,6 +108,7 @@ impl Shared {
             config,
             retry,
             timeout: options.timeout.unwrap_or(self.timeout),
+            extra_body: options.extra_body.merged_over(&self.extra_body),
         }
     }
 
@@ -112,6 +119,7 @@ impl Shared {
             config,
             retry,
             timeout,
+            extra_body,
         } = self.overridden(&options);
         Shared {
             config: config.into_owned(),
@@ -121,6 +129,7 @@ impl Shared {
             organization: self.organization.clone(),
             project: self.project.clone(),
             invalid_header: self.invalid_header.clone().or(options.invalid),
+            extra_body,
             uploads: self.uploads.clone(),
         }
     }

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::Client;
 use crate::error::{Cleanup, Result};
+use crate::options::RequestOptions;
 use crate::types::Purpose;
 
 use super::completed::CompletedUpload;
@@ -26,6 +27,30 @@ use super::FailurePolicy;
 macro_rules! run_setters {
     ($builder:ty) => {
         impl $builder {
+            /// Options for every request of this upload: `create`, each part, `complete` and
+            /// the cancel after a failure (headers, extra query parameters, the per-attempt
+            /// `timeout`; `max_retries` for all but the parts, which have
+            /// [`part_retries`](Self::part_retries)). An
+            /// [`extra_body`](RequestOptions::extra_body) goes into the JSON body of `create`
+            /// and `complete` (parts are multipart, cancel has no body). Over the client's
+            /// defaults; several calls merge, later values winning. An invalid option fails the
+            /// upload before any request.
+            pub fn options(mut self, options: RequestOptions) -> Self {
+                self.options = options.merged_over(&self.options);
+                self
+            }
+
+            /// The client every request of this upload goes through: this builder's with its
+            /// options over the client's defaults (sharing its pool and budget). Fails on an
+            /// invalid option, before any request.
+            fn upload_client(&self) -> Result<Client> {
+                if self.options.is_empty() {
+                    return Ok(self.client.clone());
+                }
+                self.options.check()?;
+                Ok(self.client.with_options(self.options.clone()))
+            }
+
             /// Parts in flight at once (1 to [`MAX_CONCURRENCY`](super::MAX_CONCURRENCY)).
             /// Default: [`DEFAULT_CONCURRENCY`](super::DEFAULT_CONCURRENCY), or the client's
             /// budget if that is smaller. The parts of all uploads of a client share its budget
@@ -160,6 +185,7 @@ macro_rules! run_setters {
 pub struct UploadFileBuilder {
     client: Client,
     inner: UploadInputBuilder,
+    options: RequestOptions,
 }
 
 impl fmt::Debug for UploadFileBuilder {
@@ -178,6 +204,7 @@ impl fmt::Debug for UploadFileBuilder {
             .field("part_retries", &b.run.part_retries)
             .field("deadline", &b.run.deadline)
             .field("fail_if_too_slow", &b.run.fail_if_too_slow)
+            .field("options", &self.options)
             .finish_non_exhaustive()
     }
 }
@@ -187,6 +214,7 @@ impl UploadFileBuilder {
         UploadFileBuilder {
             client,
             inner: UploadInputBuilder::new(source),
+            options: RequestOptions::default(),
         }
     }
 
@@ -254,8 +282,11 @@ impl UploadFileBuilder {
 
     /// Runs the upload to completion and returns the completed Upload with its File.
     pub async fn send(self) -> Result<CompletedUpload> {
-        let outcome = match self.inner.build(&self.client) {
-            Ok((input, reader)) => orchestrate::upload(self.client, input, reader).await,
+        let built = self
+            .upload_client()
+            .and_then(|client| Ok((self.inner.build(&client)?, client)));
+        let outcome = match built {
+            Ok(((input, reader), client)) => orchestrate::upload(client, input, reader).await,
             // Nothing was sent: nothing to clean up.
             Err(err) => Err(err.with_cleanup(Cleanup::NotNeeded)),
         };
@@ -273,6 +304,7 @@ run_setters!(UploadFileBuilder);
 pub struct ResumeUploadBuilder {
     client: Client,
     inner: ResumeInputBuilder,
+    options: RequestOptions,
 }
 
 impl fmt::Debug for ResumeUploadBuilder {
@@ -285,6 +317,7 @@ impl fmt::Debug for ResumeUploadBuilder {
             .field("part_retries", &b.run.part_retries)
             .field("deadline", &b.run.deadline)
             .field("fail_if_too_slow", &b.run.fail_if_too_slow)
+            .field("options", &self.options)
             .finish_non_exhaustive()
     }
 }
@@ -294,13 +327,17 @@ impl ResumeUploadBuilder {
         ResumeUploadBuilder {
             client,
             inner: ResumeInputBuilder::new(journal),
+            options: RequestOptions::default(),
         }
     }
 
     /// Sends the missing parts and completes; returns the completed Upload with its File.
     pub async fn send(self) -> Result<CompletedUpload> {
-        let outcome = match self.inner.build(&self.client) {
-            Ok(input) => orchestrate::resume(self.client, input).await,
+        let built = self
+            .upload_client()
+            .and_then(|client| Ok((self.inner.build(&client)?, client)));
+        let outcome = match built {
+            Ok((input, client)) => orchestrate::resume(client, input).await,
             // Nothing was sent: nothing to clean up.
             Err(err) => Err(err.with_cleanup(Cleanup::NotNeeded)),
         };
