@@ -49,13 +49,21 @@ def test_history_files_match_the_index() -> None:
 
 
 def test_history_fragments_are_distinct_and_end_at_the_pinned_snapshot() -> None:
+    """The history holds /uploads-only fragments (what upstream's /uploads looked like; the Files
+    reads joined the vendored fragment later): the pinned snapshot's /uploads-only extraction is
+    the last of them, and its full extraction adds exactly the Files reads to it."""
     shapes = [load_yaml(str(HISTORY / e["file"])) for e in INDEX]
     for shape in shapes:
         del shape["info"]
     assert all(a != b for a, b in zip(shapes, shapes[1:]))
-    pinned = extract(load_yaml(str(REPO / "openapi" / "upstream" / "openapi-2026-08-21-f85dbe2.yaml.xz")))
+    upstream = load_yaml(str(REPO / "openapi" / "upstream" / "openapi-2026-08-21-f85dbe2.yaml.xz"))
+    pinned = extract(upstream, extra={})
     del pinned["info"]
     assert pinned == shapes[-1]
+    full = extract(upstream)
+    assert set(full["paths"]) - set(pinned["paths"]) == {"/files", "/files/{file_id}"}
+    assert {k: v for k, v in full["paths"].items() if k.startswith("/uploads")} == pinned["paths"]
+    assert set(full["components"]["schemas"]) - set(pinned["components"]["schemas"]) == {"ListFilesResponse"}
 
 
 @pytest.mark.parametrize("old,new", STEPS, ids=[f"{a['date']}..{b['date']}" for a, b in STEPS])
