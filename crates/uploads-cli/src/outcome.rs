@@ -312,6 +312,7 @@ fn what_is_wrong(err: &Error) -> Option<&'static str> {
 fn kind_name(err: &Error) -> &'static str {
     match err.kind() {
         ErrorKind::CompletionUnknown => "completion_unknown",
+        ErrorKind::FileSizeMismatch => "file_size_mismatch",
         ErrorKind::UnexpectedResponse => "unexpected_response",
         ErrorKind::InvalidInput => "invalid_input",
         ErrorKind::Io => "io",

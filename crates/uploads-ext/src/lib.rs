@@ -96,7 +96,7 @@ pub mod upload;
 pub use batch::{BatchBuilder, BatchHandle, BatchProgress, BatchSummary, FileOutcome, FileResult};
 pub use client::{
     AddPartBuilder, ApiKey, CancelUploadBuilder, Client, ClientBuilder, CompleteUploadBuilder,
-    CreateUploadBuilder,
+    CreateUploadBuilder, ListFilesBuilder, RetrieveFileBuilder,
 };
 pub use error::{ApiError, Cleanup, Error, ErrorKind, PartContext, RawResponse, Result};
 pub use options::RequestOptions;
@@ -104,12 +104,12 @@ pub use part::{ByteStream, PartBody};
 pub use retry::{RetryPolicy, RetryPolicyBuilder};
 pub use timeout::format_duration;
 pub use types::{
-    FileObject, FilePurpose, FileStatus, OpenAiFile, Purpose, Upload, UploadObject, UploadPart,
-    UploadPartObject, UploadStatus,
+    FileList, FileObject, FilePurpose, FileStatus, OpenAiFile, Purpose, Upload, UploadObject,
+    UploadPart, UploadPartObject, UploadStatus,
 };
 pub use upload::{
-    Aborted, CompletedUpload, FailurePolicy, Progress, ResumeUploadBuilder, UploadFileBuilder,
-    UploadHandle,
+    Aborted, CompletedUpload, FailurePolicy, Progress, ResumeUploadBuilder, SettleRequest,
+    Settlement, UploadFileBuilder, UploadHandle,
 };
 
 /// Cancels an upload from outside (see [`UploadFileBuilder::cancellation_token`]); re-exported from

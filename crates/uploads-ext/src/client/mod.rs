@@ -29,6 +29,7 @@ pub use builder::{
 };
 pub use requests::{
     AddPartBuilder, CancelUploadBuilder, CompleteUploadBuilder, CreateUploadBuilder,
+    ListFilesBuilder, RetrieveFileBuilder,
 };
 pub(crate) use shared::UploadShare;
 pub(crate) use validate::CreateInput;
@@ -181,6 +182,25 @@ impl Client {
         CancelUploadBuilder {
             shared: self.shared.clone(),
             upload_id: upload_id.to_owned(),
+            options: RequestOptions::default(),
+        }
+    }
+
+    /// Starts `GET /files`: one page of the organisation's Files, newest first (see
+    /// [`ListFilesBuilder`]).
+    pub fn list_files(&self) -> ListFilesBuilder {
+        ListFilesBuilder {
+            shared: self.shared.clone(),
+            params: openai_uploads_generated::apis::files_api::ListFilesParams::new(),
+            options: RequestOptions::default(),
+        }
+    }
+
+    /// Starts `GET /files/{file_id}`: one File.
+    pub fn retrieve_file(&self, file_id: &str) -> RetrieveFileBuilder {
+        RetrieveFileBuilder {
+            shared: self.shared.clone(),
+            file_id: file_id.to_owned(),
             options: RequestOptions::default(),
         }
     }

@@ -105,6 +105,7 @@ mod journal;
 mod orchestrate;
 mod progress;
 mod resume;
+mod settle;
 mod source;
 mod worker;
 
@@ -126,6 +127,7 @@ pub use completed::CompletedUpload;
 pub use handle::{Aborted, UploadHandle};
 pub use journal::JOURNAL_VERSION as RESUME_JOURNAL_VERSION;
 pub use progress::Progress;
+pub use settle::{SettleRequest, Settlement};
 
 pub(crate) use input::check_concurrency;
 pub(crate) use journal::{remove as remove_journal, FileIdentity};
