@@ -24,10 +24,10 @@ REPO = Path(__file__).resolve().parents[2]
 HISTORY = REPO / "openapi" / "history"
 TOOLS = REPO / "scripts" / "spec_tools"
 sys.path.insert(0, str(REPO / "scripts"))
-from spec_tools.extract import extract  # noqa: E402
+from spec_tools.extract import EXTRA_OPERATIONS, extract  # noqa: E402
 from spec_tools.report import diff_fragments  # noqa: E402
 from spec_tools.semver import classify, overall  # noqa: E402
-from spec_tools.yamlio import load_yaml, read_bytes  # noqa: E402
+from spec_tools.yamlio import dump_yaml, load_yaml, read_bytes  # noqa: E402
 
 INDEX = json.loads((HISTORY / "index.json").read_text())
 STEPS = list(zip(INDEX, INDEX[1:]))
@@ -77,6 +77,17 @@ def test_drift_report_of_each_step_names_what_changed(old: dict, new: dict) -> N
     assert overall(changes) == new["class_from_previous"], "\n".join(map(str, changes))
 
 
+def with_files_reads(past: dict) -> dict:
+    """A past /uploads fragment with today's Files reads (`GET /files`, `GET /files/{file_id}`,
+    `ListFilesResponse`) grafted on, as if they had been vendored then: the overlay corrects them,
+    so every regenerated past shape must have them. The history files themselves stay as they were."""
+    today = load_yaml(str(REPO / "openapi" / "uploads.yaml"))
+    for path in EXTRA_OPERATIONS:
+        past["paths"].setdefault(path, today["paths"][path])
+    past["components"]["schemas"].setdefault("ListFilesResponse", today["components"]["schemas"]["ListFilesResponse"])
+    return past
+
+
 @pytest.fixture(scope="module")
 def history_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One workspace with every past fragment regenerated as its own crate."""
@@ -89,7 +100,7 @@ def history_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     def regenerate(entry: dict) -> None:
         fragment = root / entry["file"].removesuffix(".xz")
-        fragment.write_bytes(read_bytes(str(HISTORY / entry["file"])))
+        fragment.write_text(dump_yaml(with_files_reads(load_yaml(str(HISTORY / entry["file"])))))
         crate = root / crate_name(entry)
         proc = subprocess.run(
             [sys.executable, str(TOOLS), "generate", str(crate), "--fragment", str(fragment)],
