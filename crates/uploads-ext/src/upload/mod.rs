@@ -25,8 +25,11 @@
 //! within [`UploadFileBuilder::cancel_timeout`]; [`FailurePolicy::Keep`] leaves it pending so
 //! that [`Client::resume_upload`] can finish it from the journal. [`Error::cleanup`] says what
 //! happened ([`Cleanup::Cancelled`] only after a cancel succeeded). A `complete` whose outcome
-//! is unknown (answer lost, timed out, undecodable) is never followed by a cancel: the error is
-//! [`ErrorKind::CompletionUnknown`] and the journal stays in its `completing` state.
+//! is unknown (answer lost, timed out, undecodable) is never followed by a cancel: it is settled at
+//! once ([`Client::settle_upload`]: `complete` again, the status the server names, the File found
+//! in `GET /files`), and so is a resumed journal in `completing`. Completed is a success;
+//! cancelled or expired an error saying so (the journal removed); only when nothing answers is the
+//! error [`ErrorKind::CompletionUnknown`], with the journal still `completing` for a later resume.
 //!
 //! [`Error::cleanup`]: crate::Error::cleanup
 //! [`Cleanup::Cancelled`]: crate::Cleanup::Cancelled
