@@ -285,3 +285,30 @@ async fn list_files_pages_and_retrieve_file_reads_one() {
     let missing = client.retrieve_file("file-nope").await.unwrap_err();
     assert_eq!(missing.kind(), ErrorKind::NotFound);
 }
+
+#[tokio::test]
+async fn settling_a_pending_upload_without_part_ids_says_it_may_be_pending() {
+    let server = server_with(FaultPlan::new()).await;
+    let client = client_for(&server);
+    let upload = client
+        .create_upload()
+        .filename("q.jsonl")
+        .purpose(Purpose::Batch)
+        .bytes(5)
+        .mime_type("text/jsonl")
+        .await
+        .unwrap();
+    let request = SettleRequest::new(&upload.id, "q.jsonl", 5, Purpose::Batch, 0);
+    let settled = client.settle_upload(request).await.unwrap();
+    let Settlement::Unknown { reason } = &settled else {
+        panic!("nothing definite without part ids: {settled:?}");
+    };
+    assert!(reason.contains("may still be pending"), "{reason}");
+    assert_eq!(
+        server.upload(&upload.id).unwrap().status,
+        FakeStatus::Pending
+    );
+    let empty = SettleRequest::new("", "q.jsonl", 5, Purpose::Batch, 0);
+    let err = client.settle_upload(empty).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}

@@ -203,6 +203,15 @@ pub(crate) async fn settle(
             None if definite_refusal(kind) && !request.part_ids.is_empty() => {
                 return Ok(Settlement::Refused { reason: said })
             }
+            // Without part ids a pending upload cannot be completed, and the refusal says so.
+            None if definite_refusal(kind) => {
+                return Ok(Settlement::Unknown {
+                    reason: format!(
+                        "upload {id}: the server named no status, so it may still be pending \
+                         (completing it needs its part ids: resume it from its journal): {said}"
+                    ),
+                })
+            }
             None => reason = said,
         }
     }
@@ -284,13 +293,16 @@ async fn find_file(client: &Client, request: &SettleRequest) -> Result<Settlemen
                 PAGE as usize * MAX_PAGES
             ),
         }),
-        n => {
-            Ok(Settlement::Unknown {
-                reason: format!(
-                "upload {id} completed, but {n} Files match ({}): a {what} cannot be told apart",
-                found.iter().map(|f| f.id.as_str()).collect::<Vec<_>>().join(", ")
+        n => Ok(Settlement::Unknown {
+            reason: format!(
+                "upload {id} completed, but {n} Files match ({}): which {what} is its File \
+                 cannot be told (give a later created_after)",
+                found
+                    .iter()
+                    .map(|f| f.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
-            })
-        }
+        }),
     }
 }
