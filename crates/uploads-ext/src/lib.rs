@@ -21,7 +21,9 @@
 //! ```
 //!
 //! The four operations are also available one by one ([`Client::create_upload`],
-//! [`Client::add_upload_part`], [`Client::complete_upload`], [`Client::cancel_upload`]).
+//! [`Client::add_upload_part`], [`Client::complete_upload`], [`Client::cancel_upload`]), with the
+//! two Files reads ([`Client::list_files`], [`Client::retrieve_file`]) and
+//! [`Client::settle_upload`], which makes an unknown `complete` outcome definite.
 //!
 //! ## Layout
 //! The public API is the crate root plus [`upload`], [`batch`], [`limits`] and [`http`]. The

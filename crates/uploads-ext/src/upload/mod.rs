@@ -44,7 +44,7 @@
 //! sees it:
 //!
 //! ```text
-//! builder -> input (validated, immutable) -> orchestrate -> {worker, checksum, complete, resume, handle}
+//! builder -> input (validated, immutable) -> orchestrate -> {worker, checksum, complete -> settle, resume, handle}
 //!                                                         -> context -> {source, progress}
 //! ```
 //!
@@ -55,7 +55,8 @@
 //! - `orchestrate`: creates or resumes the Upload, writes the journal, runs the parts and the
 //!   md5 pass, completes; owns the context and the cleanup (`handle::Finalizer`).
 //! - `worker` (the part loop), `checksum` (the md5 pass and its pacer), `complete` (told
-//!   honestly), `resume` (journal checks), `handle` ([`UploadHandle`], [`Aborted`], the one
+//!   honestly), `settle` ([`Client::settle_upload`]: an unknown `complete` outcome made definite),
+//!   `resume` (journal checks), `handle` ([`UploadHandle`], [`Aborted`], the one
 //!   cleanup path).
 //! - `context`: the shared state of a running upload, getters only.
 //! - `source`: the only place that tells a file, bytes and a reader apart; `progress`:
