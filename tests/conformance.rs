@@ -277,6 +277,30 @@ async fn every_client_operation_conforms_to_the_spec() {
         client.cancel_upload("upload_abc123").await
     );
 
+    // listFiles (every query parameter) and retrieveFile: the Files reads settling uses.
+    let page = conforms!(
+        prism,
+        "list_files",
+        client
+            .list_files()
+            .purpose("batch")
+            .limit(100)
+            .oldest_first()
+            .after("file-abc123")
+            .await
+    );
+    assert!(page.data.iter().all(|f| !f.id.is_empty()), "{page:?}");
+    conforms!(
+        prism,
+        "list_files (no parameters)",
+        client.list_files().await
+    );
+    conforms!(
+        prism,
+        "retrieve_file",
+        client.retrieve_file("file-abc123").await
+    );
+
     // The client surfaces Prism's validation error as an Unprocessable error: a purpose the spec
     // does not list is sent verbatim (open enum) and rejected by the validating mock.
     let err = client

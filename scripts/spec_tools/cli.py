@@ -25,7 +25,7 @@ from typing import Any
 from . import budget, coverage, semver
 from .check_generated import check_generated
 from .errors import SpecError
-from .extract import extract, is_uploads_path, operations
+from .extract import extract, is_fragment_path, operations
 from .generate import OPENAPI_DIR, generate, settings
 from .overlay import apply_overlay
 from .report import diff_fragments
@@ -35,8 +35,8 @@ KNOWN = OPENAPI_DIR / "known-operations.txt"
 
 
 def _as_fragment(doc: Any) -> Any:
-    """A whole upstream spec is extracted; a fragment (only /uploads paths) is taken as is."""
-    if all(is_uploads_path(p) for p in doc.get("paths", {})):
+    """A whole upstream spec is extracted; a fragment (only /uploads and Files-read paths) is taken as is."""
+    if all(is_fragment_path(p) for p in doc.get("paths", {})):
         return doc
     return extract(doc)
 

@@ -1,5 +1,7 @@
-"""The /uploads fragment of a whole upstream spec: every path under /uploads (every method) and
-every component those operations reach, in upstream order."""
+"""The /uploads fragment of a whole upstream spec: every path under /uploads (every method), the
+Files operations the SDK needs to settle an upload whose `complete` answer was lost (`GET /files`,
+`GET /files/{file_id}`: only those methods), and every component those operations reach, in
+upstream order."""
 from __future__ import annotations
 
 from typing import Any
@@ -11,6 +13,9 @@ PATH_PREFIX = "/uploads"
 # Top-level keys copied verbatim from the upstream document (besides paths/components).
 TOP_LEVEL_KEYS = ("openapi", "info", "servers", "security")
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+# Operations outside /uploads that the fragment keeps (path -> methods): finding the File a
+# completed Upload produced. Other methods of these paths (create, delete) are left out.
+EXTRA_OPERATIONS: dict[str, tuple[str, ...]] = {"/files": ("get",), "/files/{file_id}": ("get",)}
 
 
 class ExtractError(SpecError):
@@ -19,6 +24,18 @@ class ExtractError(SpecError):
 
 def is_uploads_path(path: str) -> bool:
     return path == PATH_PREFIX or path.startswith(PATH_PREFIX + "/")
+
+
+def is_fragment_path(path: str, extra: dict[str, tuple[str, ...]] = EXTRA_OPERATIONS) -> bool:
+    """A path the fragment may hold: under /uploads, or one of the extra operations' paths."""
+    return is_uploads_path(path) or path in extra
+
+
+def _kept_item(path: str, item: Any, extra: dict[str, tuple[str, ...]]) -> Any:
+    """Every method of an /uploads path; only the listed methods of an extra path."""
+    if is_uploads_path(path):
+        return item
+    return {k: v for k, v in item.items() if k not in HTTP_METHODS or k in extra[path]}
 
 
 def refs(node: Any) -> list[str]:
@@ -59,10 +76,16 @@ def operations(fragment: dict[str, Any]) -> dict[str, tuple[str, str, Any]]:
     return ops
 
 
-def extract(upstream: Any) -> dict[str, Any]:
-    """Keep every /uploads path and every component it reaches, in upstream order."""
-    paths = {path: item for path, item in upstream.get("paths", {}).items() if is_uploads_path(path)}
-    if not paths:
+def extract(upstream: Any, extra: dict[str, tuple[str, ...]] = EXTRA_OPERATIONS) -> dict[str, Any]:
+    """Keep every /uploads path, the `extra` operations (by default the Files reads; `{}` gives
+    the /uploads-only fragment of the project's history) and every component they reach, in
+    upstream order."""
+    paths = {
+        path: _kept_item(path, item, extra)
+        for path, item in upstream.get("paths", {}).items()
+        if is_fragment_path(path, extra)
+    }
+    if not any(is_uploads_path(p) for p in paths):
         raise ExtractError(f"upstream spec has no path under {PATH_PREFIX}")
 
     # Transitive closure of $refs, starting from the kept paths (and the global security schemes).

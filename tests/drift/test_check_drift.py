@@ -44,13 +44,14 @@ def test_vendored_fragment_is_a_pure_extraction(tmp_path: Path) -> None:
     assert out.read_bytes() == (REPO / "openapi" / "uploads.yaml").read_bytes()
 
 
-def test_fragment_has_exactly_the_four_operations_and_reached_schemas() -> None:
+def test_fragment_has_exactly_the_six_operations_and_reached_schemas() -> None:
     fragment = load_yaml_bytes((REPO / "openapi" / "uploads.yaml").read_bytes())
     ops = sorted(op["operationId"] for item in fragment["paths"].values() for op in item.values())
-    assert ops == sorted(["createUpload", "addUploadPart", "completeUpload", "cancelUpload"])
+    assert ops == sorted(["createUpload", "addUploadPart", "completeUpload", "cancelUpload",
+                          "listFiles", "retrieveFile"])
     assert sorted(fragment["components"]["schemas"]) == sorted([
         "AddUploadPartRequest", "CompleteUploadRequest", "CreateUploadRequest",
-        "FileExpirationAfter", "OpenAIFile", "Upload", "UploadPart",
+        "FileExpirationAfter", "ListFilesResponse", "OpenAIFile", "Upload", "UploadPart",
     ])
 
 

@@ -35,10 +35,13 @@ def vendored() -> dict:
 
 
 def synthetic_upstream(fragment: dict) -> dict:
-    """A whole upstream spec: the fragment plus an endpoint and a schema outside /uploads."""
+    """A whole upstream spec: the fragment plus endpoints and a schema it does not keep (another
+    path, and a method of a Files path other than the reads the fragment keeps)."""
     upstream = copy.deepcopy(fragment)
-    upstream["paths"]["/files"] = {"get": {"operationId": "listFiles", "responses": {"200": {
-        "description": "OK", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Other"}}}}}}}
+    other = {"200": {"description": "OK", "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Other"}}}}}
+    upstream["paths"]["/batches"] = {"get": {"operationId": "listBatches", "responses": other}}
+    upstream["paths"]["/files"]["post"] = {"operationId": "createFile", "responses": other}
     upstream["components"]["schemas"]["Other"] = {"type": "object"}
     upstream["paths"]["/uploads/{upload_id}"] = copy.deepcopy(RETRIEVE)
     return upstream
@@ -51,7 +54,9 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_extraction_keeps_every_uploads_path_and_only_what_it_reaches(vendored: dict) -> None:
     fragment = extract(synthetic_upstream(vendored))
     assert "/uploads/{upload_id}" in fragment["paths"]
-    assert "/files" not in fragment["paths"]
+    assert "/batches" not in fragment["paths"]
+    assert list(fragment["paths"]["/files"]) == ["get"]
+    assert fragment["paths"]["/files/{file_id}"]["get"]["operationId"] == "retrieveFile"
     assert "Other" not in fragment["components"]["schemas"]
     assert set(vendored["components"]["schemas"]) == set(fragment["components"]["schemas"])
 
@@ -59,7 +64,8 @@ def test_extraction_keeps_every_uploads_path_and_only_what_it_reaches(vendored: 
 def test_vendored_fragment_is_covered_by_the_known_operations(vendored: dict) -> None:
     known = coverage.read_known(REPO / "openapi" / "known-operations.txt")
     assert coverage.coverage_report(vendored, known) == []
-    assert len(known) == 4
+    assert len(known) == 6
+    assert {op.operation_id for op in known} >= {"listFiles", "retrieveFile"}
 
 
 def test_drift_check_names_an_upstream_endpoint_the_sdk_does_not_know(vendored: dict, tmp_path: Path) -> None:
@@ -70,7 +76,7 @@ def test_drift_check_names_an_upstream_endpoint_the_sdk_does_not_know(vendored: 
     assert "operation added: retrieveUpload (GET /uploads/{upload_id})" in proc.stdout
     assert "operation not known to uploads-ext: GET /uploads/{upload_id} (retrieveUpload)" in proc.stdout
     assert "additive: operation retrieveUpload: added (GET /uploads/{upload_id})" in proc.stdout
-    assert "listFiles" not in proc.stdout
+    assert "listBatches" not in proc.stdout and "createFile" not in proc.stdout
 
 
 def test_a_vendored_fragment_with_an_unknown_endpoint_fails_the_coverage_check(vendored: dict, tmp_path: Path) -> None:

@@ -24,10 +24,10 @@ REPO = Path(__file__).resolve().parents[2]
 HISTORY = REPO / "openapi" / "history"
 TOOLS = REPO / "scripts" / "spec_tools"
 sys.path.insert(0, str(REPO / "scripts"))
-from spec_tools.extract import extract  # noqa: E402
+from spec_tools.extract import EXTRA_OPERATIONS, extract  # noqa: E402
 from spec_tools.report import diff_fragments  # noqa: E402
 from spec_tools.semver import classify, overall  # noqa: E402
-from spec_tools.yamlio import load_yaml, read_bytes  # noqa: E402
+from spec_tools.yamlio import dump_yaml, load_yaml, read_bytes  # noqa: E402
 
 INDEX = json.loads((HISTORY / "index.json").read_text())
 STEPS = list(zip(INDEX, INDEX[1:]))
@@ -49,13 +49,21 @@ def test_history_files_match_the_index() -> None:
 
 
 def test_history_fragments_are_distinct_and_end_at_the_pinned_snapshot() -> None:
+    """The history holds /uploads-only fragments (what upstream's /uploads looked like; the Files
+    reads joined the vendored fragment later): the pinned snapshot's /uploads-only extraction is
+    the last of them, and its full extraction adds exactly the Files reads to it."""
     shapes = [load_yaml(str(HISTORY / e["file"])) for e in INDEX]
     for shape in shapes:
         del shape["info"]
     assert all(a != b for a, b in zip(shapes, shapes[1:]))
-    pinned = extract(load_yaml(str(REPO / "openapi" / "upstream" / "openapi-2026-08-21-f85dbe2.yaml.xz")))
+    upstream = load_yaml(str(REPO / "openapi" / "upstream" / "openapi-2026-08-21-f85dbe2.yaml.xz"))
+    pinned = extract(upstream, extra={})
     del pinned["info"]
     assert pinned == shapes[-1]
+    full = extract(upstream)
+    assert set(full["paths"]) - set(pinned["paths"]) == {"/files", "/files/{file_id}"}
+    assert {k: v for k, v in full["paths"].items() if k.startswith("/uploads")} == pinned["paths"]
+    assert set(full["components"]["schemas"]) - set(pinned["components"]["schemas"]) == {"ListFilesResponse"}
 
 
 @pytest.mark.parametrize("old,new", STEPS, ids=[f"{a['date']}..{b['date']}" for a, b in STEPS])
@@ -67,6 +75,17 @@ def test_drift_report_of_each_step_names_what_changed(old: dict, new: dict) -> N
         assert line in report, f"{line!r} not in the report:\n" + "\n".join(report)
     changes = classify(before, after)
     assert overall(changes) == new["class_from_previous"], "\n".join(map(str, changes))
+
+
+def with_files_reads(past: dict) -> dict:
+    """A past /uploads fragment with today's Files reads (`GET /files`, `GET /files/{file_id}`,
+    `ListFilesResponse`) grafted on, as if they had been vendored then: the overlay corrects them,
+    so every regenerated past shape must have them. The history files themselves stay as they were."""
+    today = load_yaml(str(REPO / "openapi" / "uploads.yaml"))
+    for path in EXTRA_OPERATIONS:
+        past["paths"].setdefault(path, today["paths"][path])
+    past["components"]["schemas"].setdefault("ListFilesResponse", today["components"]["schemas"]["ListFilesResponse"])
+    return past
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +100,7 @@ def history_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     def regenerate(entry: dict) -> None:
         fragment = root / entry["file"].removesuffix(".xz")
-        fragment.write_bytes(read_bytes(str(HISTORY / entry["file"])))
+        fragment.write_text(dump_yaml(with_files_reads(load_yaml(str(HISTORY / entry["file"])))))
         crate = root / crate_name(entry)
         proc = subprocess.run(
             [sys.executable, str(TOOLS), "generate", str(crate), "--fragment", str(fragment)],

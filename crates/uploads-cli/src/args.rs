@@ -15,8 +15,8 @@ Exit codes:
   1              failure (API error, network, file changed, verification failed)
   2              usage error or invalid input (bad flag, missing or empty file, unusable
                  journal, no API key), detected before any upload is created
-  3              outcome unknown: the answer to `complete` was lost and the upload has
-                 probably completed; check your files before uploading again
+  3              outcome unknown: the answer to `complete` was lost and settling it got no
+                 definite answer; rerun the same command (or `status`) to settle it
   129, 130, 143  stopped by SIGHUP, SIGINT (Ctrl-C) or SIGTERM: the upload is cancelled (or
                  kept with --keep-on-failure) within about 10 s, then its id and the next
                  command are printed
@@ -27,7 +27,7 @@ With --json, stdout gets exactly one JSON object: the result, or on failure
 
 /// Upload large files to the OpenAI Uploads API: parallel parts, retries, md5 check, resume.
 ///
-/// Environment: OPENAI_API_KEY (required by upload, resume and cancel), OPENAI_BASE_URL
+/// Environment: OPENAI_API_KEY (required by upload, resume, cancel and status), OPENAI_BASE_URL
 /// (default `https://api.openai.com/v1`), OPENAI_ORG_ID, OPENAI_PROJECT_ID, RUST_LOG (log filter
 /// for stderr, default "warn").
 ///
@@ -55,6 +55,11 @@ pub enum Command {
     /// Cancel a pending upload.
     #[command(after_help = EXIT_CODES_HELP)]
     Cancel(CancelArgs),
+    /// Settle an upload whose outcome is unknown (exit 3 earlier): complete it if still pending,
+    /// or find its File; prints the File (exit 0), or says it was cancelled or expired (exit 1),
+    /// or that it is still unknown (exit 3).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Status(StatusArgs),
     /// Upload a generated file to an embedded fake of the API and verify the result (no API key,
     /// no network needed; cargo feature `demo`, on by default).
     Demo(DemoArgs),
@@ -196,6 +201,35 @@ pub struct CancelArgs {
     pub client: ClientArgs,
 }
 
+/// Arguments of `openai-uploads status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The id of the upload (`upload_...`).
+    pub upload_id: String,
+    /// The file that was uploaded: its name and size identify the upload's File.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    // The purpose the upload was created with.
+    #[arg(long, help = crate::purpose::help())]
+    pub purpose: String,
+    /// Accept a --purpose this version does not know, as given.
+    #[arg(long)]
+    pub allow_unknown_purpose: bool,
+    /// The name the upload gave its File (default: FILE's name).
+    #[arg(long, value_name = "NAME")]
+    pub filename: Option<String>,
+    /// Only Files created at or after this Unix time (seconds) can be the upload's (default: 0,
+    /// any; give the upload's creation time when the same file was uploaded more than once).
+    #[arg(long, value_name = "UNIX_SECS", default_value_t = 0)]
+    pub since: i64,
+    /// Print the settlement as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Request timeout and retries.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
 /// Arguments of `openai-uploads demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -223,6 +257,7 @@ impl Command {
             Command::Upload(a) => a.json,
             Command::Resume(a) => a.json,
             Command::Cancel(a) => a.json,
+            Command::Status(a) => a.json,
             Command::Demo(a) => a.json,
             Command::Completions(_) | Command::Man => false,
         }

@@ -18,8 +18,8 @@ pub const EXIT_FAILURE: u8 = 1;
 /// journal, part size too large, missing `OPENAI_API_KEY`). Clap uses it for malformed command
 /// lines too.
 pub const EXIT_INVALID_INPUT: u8 = 2;
-/// Exit code when the outcome is unknown: the answer to `complete` was lost and the upload has
-/// probably completed.
+/// Exit code when the outcome is unknown: the answer to `complete` was lost and settling it (in
+/// the SDK) got no definite answer.
 pub const EXIT_OUTCOME_UNKNOWN: u8 = 3;
 
 /// What was done about the server-side upload after the failure (`cleanup` in the JSON).

@@ -7,6 +7,8 @@
 //!   stdin);
 //! - `openai-uploads resume JOURNAL` finishes an upload kept with `--keep-on-failure`;
 //! - `openai-uploads cancel UPLOAD_ID` cancels a pending upload;
+//! - `openai-uploads status UPLOAD_ID FILE --purpose P` settles an upload whose outcome is
+//!   unknown: completes it if still pending, or finds its File, or says it was cancelled/expired;
 //! - `openai-uploads demo` uploads a generated file to an embedded fake of the API and checks that
 //!   the server assembled identical bytes (no API key, no network; cargo feature `demo`, on by
 //!   default).
@@ -19,8 +21,8 @@
 //! ## Layout
 //! Read from the bottom up; a module imports only modules listed below it.
 //! - `main`: parses the command line and dispatches to a command.
-//! - `commands` (upload, resume, cancel), `batch` (many files), `demo` (the embedded fake): the
-//!   commands.
+//! - `commands` (upload, resume, cancel), `status` (settle an upload), `batch` (many files),
+//!   `demo` (the embedded fake): the commands.
 //! - `client`: the SDK client from the environment and the flags.
 //! - `interrupt`: the signal listener of a running upload.
 //! - `outcome`: what a failed command means to the user (exit code, cleanup, hints).
@@ -48,6 +50,7 @@ mod progress;
 mod purpose;
 mod signal;
 mod size;
+mod status;
 mod stdin;
 
 use std::process::ExitCode;
@@ -94,6 +97,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Upload(args) => commands::upload(*args).await,
         Command::Resume(args) => commands::resume(args).await,
         Command::Cancel(args) => commands::cancel(args).await,
+        Command::Status(args) => status::status(args).await,
         Command::Demo(args) => demo(args).await,
         Command::Completions(args) => conventions::completions(&args),
         Command::Man => conventions::man(),

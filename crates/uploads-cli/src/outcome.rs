@@ -80,15 +80,12 @@ pub fn from_error(err: &Error, ctx: &Context) -> Failure {
         }
         failure.message = message;
     } else if completion_unknown(err) {
-        failure.message = format!(
-            "the upload has probably completed, but its answer was lost: {}",
-            failure.message
-        );
-        failure.hints.push(
-            "do not upload the file again yet: look for the new File in your organization's \
-             files (https://platform.openai.com/storage/files, or GET /v1/files)"
-                .to_owned(),
-        );
+        // The SDK already tried to settle it (complete again, the Files list) and got no answer.
+        let id = upload_id.as_deref().unwrap_or("UPLOAD_ID");
+        failure.hints.push(format!(
+            "do not upload the file again yet: run the same command again, or `openai-uploads \
+             status {id} FILE --purpose PURPOSE`, to settle it (exit 3 while still unknown)"
+        ));
         return failure;
     } else if let Some(hint) = what_is_wrong(err) {
         failure.hints.push(hint.to_owned());
@@ -312,6 +309,7 @@ fn what_is_wrong(err: &Error) -> Option<&'static str> {
 fn kind_name(err: &Error) -> &'static str {
     match err.kind() {
         ErrorKind::CompletionUnknown => "completion_unknown",
+        ErrorKind::FileSizeMismatch => "file_size_mismatch",
         ErrorKind::UnexpectedResponse => "unexpected_response",
         ErrorKind::InvalidInput => "invalid_input",
         ErrorKind::Io => "io",

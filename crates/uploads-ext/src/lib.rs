@@ -21,7 +21,9 @@
 //! ```
 //!
 //! The four operations are also available one by one ([`Client::create_upload`],
-//! [`Client::add_upload_part`], [`Client::complete_upload`], [`Client::cancel_upload`]).
+//! [`Client::add_upload_part`], [`Client::complete_upload`], [`Client::cancel_upload`]), with the
+//! two Files reads ([`Client::list_files`], [`Client::retrieve_file`]) and
+//! [`Client::settle_upload`], which makes an unknown `complete` outcome definite.
 //!
 //! ## Layout
 //! The public API is the crate root plus [`upload`], [`batch`], [`limits`] and [`http`]. The
@@ -105,7 +107,7 @@ pub mod upload;
 pub use batch::{BatchBuilder, BatchHandle, BatchProgress, BatchSummary, FileOutcome, FileResult};
 pub use client::{
     AddPartBuilder, ApiKey, CancelUploadBuilder, Client, ClientBuilder, CompleteUploadBuilder,
-    CreateUploadBuilder,
+    CreateUploadBuilder, ListFilesBuilder, RetrieveFileBuilder,
 };
 pub use error::{ApiError, Cleanup, Error, ErrorKind, PartContext, RawResponse, Result};
 pub use options::RequestOptions;
@@ -113,12 +115,12 @@ pub use part::{ByteStream, PartBody};
 pub use retry::{RetryPolicy, RetryPolicyBuilder};
 pub use timeout::format_duration;
 pub use types::{
-    FileObject, FilePurpose, FileStatus, OpenAiFile, Purpose, Upload, UploadObject, UploadPart,
-    UploadPartObject, UploadStatus,
+    FileList, FileObject, FilePurpose, FileStatus, OpenAiFile, Purpose, Upload, UploadObject,
+    UploadPart, UploadPartObject, UploadStatus,
 };
 pub use upload::{
-    Aborted, CompletedUpload, FailurePolicy, Progress, ResumeUploadBuilder, UploadFileBuilder,
-    UploadHandle,
+    Aborted, CompletedUpload, FailurePolicy, Progress, ResumeUploadBuilder, SettleRequest,
+    Settlement, UploadFileBuilder, UploadHandle,
 };
 
 /// The generated crate (`openai-uploads-generated`) this SDK is built on, re-exported for

@@ -15,6 +15,9 @@ pub use openai_uploads_generated::models::upload::{
     Object as UploadObject, Status as UploadStatus,
 };
 pub use openai_uploads_generated::models::upload_part::Object as UploadPartObject;
+/// One page of `GET /files` ([`Client::list_files`](crate::Client::list_files)): `data` (newest
+/// first unless asked otherwise), `has_more`, and `first_id`/`last_id` (absent on an empty page).
+pub use openai_uploads_generated::models::ListFilesResponse as FileList;
 /// What an uploaded file is for: sent when creating an upload and echoed in [`Upload::purpose`].
 ///
 /// Converts from `&str`, so `.purpose("fine-tune")` works; a string this version does not list

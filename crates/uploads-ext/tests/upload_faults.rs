@@ -1,4 +1,5 @@
-//! The fake server's fault plan at exact moments: answers lost after the server committed,
+//! The fake server's fault plan at exact moments: answers lost after the server committed
+//! (settled through the Files list),
 //! undecodable successes, cancels that fail or stall, a server clock hours behind. Each test
 //! checks what the caller is told against what the server holds.
 
@@ -6,10 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{
-    content, fake_client, journal_state, kept_failing_upload, twenty_uploads_of_64_parts,
-    write_file,
-};
+use common::{content, fake_client, kept_failing_upload, twenty_uploads_of_64_parts, write_file};
 use uploads_ext::{Cleanup, Client, ErrorKind, Purpose};
 use uploads_fake::{FakeConfig, FakeServer, Fault, FaultPlan, Route, UploadStatus as FakeStatus};
 
@@ -38,36 +36,46 @@ async fn failing_upload(server: &FakeServer, seed: u64) -> uploads_ext::Error {
 }
 
 #[tokio::test]
-async fn a_complete_answer_lost_after_commit_is_completion_unknown_and_the_upload_completed() {
+async fn a_complete_answer_lost_after_commit_settles_to_the_file_found_in_the_list() {
     let server =
         server_with(FaultPlan::new().nth(Route::Complete, 1, Fault::DropAfterCommit)).await;
     let client = client_for(&server);
     let dir = tempfile::tempdir().unwrap();
     let path = write_file(dir.path(), "c.bin", &content(3 * 16 * KIB, 1));
     let journal = dir.path().join("c.journal");
-    let err = client
+    let done = client
         .upload_file(&path)
         .purpose(Purpose::Batch)
         .part_size(16 * KIB)
         .journal(&journal)
         .send()
         .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::CompletionUnknown, "{err}");
-    let id = err.upload_id().unwrap();
-    assert!(matches!(err.cleanup(), Some(Cleanup::Retained { .. })));
-    assert_eq!(server.upload(id).unwrap().status, FakeStatus::Completed);
-    assert_eq!(server.stats().requests.cancel, 0, "never cancelled");
-    assert_eq!(journal_state(&journal), "completing");
+        .expect("the lost answer is settled");
+    let upload = server.upload(done.upload_id()).unwrap();
+    assert_eq!(upload.status, FakeStatus::Completed);
+    assert_eq!(Some(done.file_id()), upload.file_id.as_deref());
+    assert_eq!(done.file().bytes, 3 * 16 * KIB);
+    assert_eq!(done.bytes(), 3 * 16 * KIB);
+    let requests = server.stats().requests;
+    assert!(requests.list_files >= 1, "found through GET /files");
+    assert_eq!(requests.cancel, 0, "never cancelled");
+    assert!(!journal.exists(), "the journal of a settled upload is gone");
 }
 
 #[tokio::test]
-async fn an_undecodable_complete_success_is_completion_unknown_never_cancelled() {
+async fn an_undecodable_complete_success_settles_and_is_never_cancelled() {
     let server = server_with(FaultPlan::new().nth(Route::Complete, 1, Fault::UndecodableOk)).await;
-    let err = failing_upload(&server, 2).await;
-    assert_eq!(err.kind(), ErrorKind::CompletionUnknown, "{err}");
-    let id = err.upload_id().unwrap();
-    assert_eq!(server.upload(id).unwrap().status, FakeStatus::Completed);
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "f.bin", &content(16 * KIB, 2));
+    let done = client_for(&server)
+        .upload_file(&path)
+        .purpose(Purpose::Batch)
+        .send()
+        .await
+        .expect("settled");
+    let upload = server.upload(done.upload_id()).unwrap();
+    assert_eq!(upload.status, FakeStatus::Completed);
+    assert_eq!(Some(done.file_id()), upload.file_id.as_deref());
     assert_eq!(server.stats().requests.cancel, 0);
 }
 

@@ -1,6 +1,6 @@
 //! What a chunked upload claims when things go wrong at exact moments, checked against mockito
-//! sequences: a `complete` whose answer is lost or undecodable is never followed by a cancel and
-//! is reported as `CompletionUnknown`; a failed cancel is never reported as a cancel; an
+//! sequences: a `complete` whose answer is lost or undecodable, and that settling cannot answer,
+//! is never followed by a cancel and is reported as `CompletionUnknown`; a failed cancel is never reported as a cancel; an
 //! undecodable `create` answer that names an Upload is cancelled.
 
 mod common;
@@ -231,7 +231,10 @@ async fn a_lost_complete_answer_then_not_pending_is_completion_unknown_and_never
             journal: Some(journal.clone())
         })
     );
-    assert!(err.to_string().contains("probably"), "{err}");
+    // Settling read 'completed' but could not list the Files (mockito has no /files): unknown.
+    assert!(err.to_string().contains("is unknown"), "{err}");
+    assert!(err.to_string().contains("could not be listed"), "{err}");
+    assert!(err.to_string().contains("not cancelled"), "{err}");
     assert_eq!(journal_state(&journal), "completing");
     // Resuming a `completing` journal asks again and gets the same honest answer.
     let again = client(&server, Duration::from_millis(300))
@@ -252,11 +255,12 @@ async fn an_undecodable_complete_answer_is_completion_unknown_and_never_cancelle
     let mut server = mockito::Server::new_async().await;
     let dir = tempfile::tempdir().unwrap();
     let (path, _create, _part) = create_and_part(&mut server, dir.path()).await;
+    // The first answer, and both of settling's `complete` requests, are undecodable.
     let complete = complete_answer(
         &mut server,
         200,
         "<html>upstream glitch</html>".to_owned(),
-        Some(1),
+        Some(3),
     )
     .await;
     let cancel = cancel_mock(&mut server, ID, 200, 0).await;

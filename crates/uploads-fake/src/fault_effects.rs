@@ -31,7 +31,7 @@ pub(crate) async fn before(
 ) -> Before {
     let mut slow = None;
     match fault {
-        None | Some(Fault::DropAfterCommit | Fault::UndecodableOk) => {}
+        None | Some(Fault::DropAfterCommit | Fault::UndecodableOk | Fault::ShortFileOk) => {}
         Some(Fault::Status(status)) => {
             body.drain(u64::MAX).await;
             return Before::Answer(status_reply(clock, status));
@@ -70,6 +70,12 @@ pub(crate) fn after(fault: Option<&Fault>, result: Result<Value, ApiError>) -> R
     match (fault, result) {
         (Some(Fault::DropAfterCommit), _) => Reply::Hangup,
         (Some(Fault::UndecodableOk), Ok(_)) => Reply::Undecodable,
+        (Some(Fault::ShortFileOk), Ok(mut value)) => {
+            if let Some(bytes) = value["file"]["bytes"].as_u64() {
+                value["file"]["bytes"] = bytes.saturating_sub(1).into();
+            }
+            Reply::Json(value)
+        }
         (_, Ok(value)) => Reply::Json(value),
         (_, Err(e)) => Reply::Error(e),
     }

@@ -42,6 +42,9 @@ pub enum Fault {
     /// Perform (commit) the operation, then answer 200 with a body that is
     /// not valid JSON. An operation that fails is answered normally.
     UndecodableOk,
+    /// Perform (commit) the operation, then answer with its File's `bytes` one less than the
+    /// truth: a server that hands back a truncated File (only `complete` answers carry one).
+    ShortFileOk,
     /// Perform the operation but take `per_gib` per GiB of the upload's
     /// `bytes` before answering. On `complete` the upload stays "being
     /// completed" meanwhile and the commit happens at the end, even if the
@@ -306,6 +309,7 @@ enum FaultSpec {
         ms: u64,
     },
     UndecodableOk,
+    ShortFileOk,
     Slow {
         per_gib_ms: u64,
     },
@@ -336,6 +340,7 @@ impl From<Fault> for FaultSpec {
             },
             Fault::Delay(d) => FaultSpec::Delay { ms: ms(d) },
             Fault::UndecodableOk => FaultSpec::UndecodableOk,
+            Fault::ShortFileOk => FaultSpec::ShortFileOk,
             Fault::Slow { per_gib } => FaultSpec::Slow {
                 per_gib_ms: ms(per_gib),
             },
@@ -382,6 +387,7 @@ impl TryFrom<FaultSpec> for Fault {
             },
             FaultSpec::Delay { ms } => Fault::Delay(d(ms)),
             FaultSpec::UndecodableOk => Fault::UndecodableOk,
+            FaultSpec::ShortFileOk => Fault::ShortFileOk,
             FaultSpec::Slow { per_gib_ms } => Fault::Slow {
                 per_gib: d(per_gib_ms),
             },
@@ -471,6 +477,7 @@ mod tests {
             },
             Fault::Delay(Duration::from_secs(2)),
             Fault::UndecodableOk,
+            Fault::ShortFileOk,
             Fault::Slow {
                 per_gib: Duration::from_secs(3),
             },

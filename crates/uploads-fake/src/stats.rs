@@ -79,7 +79,7 @@ pub struct FaultCounts {
     pub dropped: u64,
     /// Requests stalled or delayed.
     pub stalled: u64,
-    /// Requests answered 200 with an undecodable body.
+    /// Requests answered 200 with an undecodable body, or a File of the wrong size.
     pub undecodable: u64,
     /// Requests slowed down in proportion to the upload's size.
     pub slow: u64,
@@ -109,7 +109,7 @@ impl FaultCounts {
                 &mut self.dropped
             }
             Fault::Stall(_) | Fault::StallMidBody { .. } | Fault::Delay(_) => &mut self.stalled,
-            Fault::UndecodableOk => &mut self.undecodable,
+            Fault::UndecodableOk | Fault::ShortFileOk => &mut self.undecodable,
             Fault::Slow { .. } => &mut self.slow,
             Fault::Throttle { .. } => &mut self.throttled,
         };

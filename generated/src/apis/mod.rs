@@ -128,6 +128,7 @@ impl From<&str> for ContentType {
     }
 }
 
+pub mod files_api;
 pub mod uploads_api;
 
 pub mod configuration;

@@ -42,7 +42,7 @@ impl FileExpirationAfter {
 /// Open enum (openai-uploads patch): a value this spec does not list decodes as `Unrecognized` and
 /// re-encodes unchanged, so a new API value never breaks decoding; `#[non_exhaustive]`, so a value
 /// added to the spec is not a breaking change.
-#[derive(Clone, Debug, Eq, PartialEq, Ord, PartialOrd, Hash)]
+#[derive(Clone, Debug, Eq, PartialEq, Hash)]
 #[non_exhaustive]
 pub enum Anchor {
     CreatedAt,

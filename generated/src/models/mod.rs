@@ -4,6 +4,8 @@ pub mod create_upload_request;
 pub use self::create_upload_request::CreateUploadRequest;
 pub mod file_expiration_after;
 pub use self::file_expiration_after::FileExpirationAfter;
+pub mod list_files_response;
+pub use self::list_files_response::ListFilesResponse;
 pub mod open_ai_file;
 pub use self::open_ai_file::OpenAiFile;
 pub mod upload;

@@ -77,7 +77,7 @@ impl OpenAiFile {
 /// Open enum (openai-uploads patch): a value this spec does not list decodes as `Unrecognized` and
 /// re-encodes unchanged, so a new API value never breaks decoding; `#[non_exhaustive]`, so a value
 /// added to the spec is not a breaking change.
-#[derive(Clone, Debug, Eq, PartialEq, Ord, PartialOrd, Hash)]
+#[derive(Clone, Debug, Eq, PartialEq, Hash)]
 #[non_exhaustive]
 pub enum Object {
     File,
@@ -156,7 +156,7 @@ impl Default for Object {
 /// Open enum (openai-uploads patch): a value this spec does not list decodes as `Unrecognized` and
 /// re-encodes unchanged, so a new API value never breaks decoding; `#[non_exhaustive]`, so a value
 /// added to the spec is not a breaking change.
-#[derive(Clone, Debug, Eq, PartialEq, Ord, PartialOrd, Hash)]
+#[derive(Clone, Debug, Eq, PartialEq, Hash)]
 #[non_exhaustive]
 pub enum Purpose {
     Assistants,
@@ -269,7 +269,7 @@ impl Default for Purpose {
 /// Open enum (openai-uploads patch): a value this spec does not list decodes as `Unrecognized` and
 /// re-encodes unchanged, so a new API value never breaks decoding; `#[non_exhaustive]`, so a value
 /// added to the spec is not a breaking change.
-#[derive(Clone, Debug, Eq, PartialEq, Ord, PartialOrd, Hash)]
+#[derive(Clone, Debug, Eq, PartialEq, Hash)]
 #[non_exhaustive]
 pub enum Status {
     Uploaded,

@@ -35,6 +35,7 @@ pub use builder::{
 };
 pub use requests::{
     AddPartBuilder, CancelUploadBuilder, CompleteUploadBuilder, CreateUploadBuilder,
+    ListFilesBuilder, RetrieveFileBuilder,
 };
 pub(crate) use shared::UploadShare;
 pub(crate) use validate::CreateInput;
@@ -223,6 +224,25 @@ impl Client {
         E: Serialize,
     {
         call::call_generated(&self.shared, operation, attempt).await
+    }
+
+    /// Starts `GET /files`: one page of the organisation's Files, newest first (see
+    /// [`ListFilesBuilder`]).
+    pub fn list_files(&self) -> ListFilesBuilder {
+        ListFilesBuilder {
+            shared: self.shared.clone(),
+            params: openai_uploads_generated::apis::files_api::ListFilesParams::new(),
+            options: RequestOptions::default(),
+        }
+    }
+
+    /// Starts `GET /files/{file_id}`: one File.
+    pub fn retrieve_file(&self, file_id: &str) -> RetrieveFileBuilder {
+        RetrieveFileBuilder {
+            shared: self.shared.clone(),
+            file_id: file_id.to_owned(),
+            options: RequestOptions::default(),
+        }
     }
 
     /// What all uploads of this client share: the parts budget and the rate-limit pause.

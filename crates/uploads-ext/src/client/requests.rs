@@ -1,11 +1,12 @@
-//! The four operations' request builders: setters, per-request options, `send` and `IntoFuture`.
+//! The operations' request builders (the four of /uploads and the two Files reads): setters,
+//! per-request options, `send` and `IntoFuture`.
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use openai_uploads_generated::apis::uploads_api;
+use openai_uploads_generated::apis::{files_api, uploads_api};
 use openai_uploads_generated::models::CompleteUploadRequest;
 
 use crate::error::{Error, Result};
@@ -13,7 +14,7 @@ use crate::options::RequestOptions;
 use crate::part::PartBody;
 use crate::retry::BackoffGate;
 use crate::timeout::ProgressSignal;
-use crate::types::{Purpose, Upload, UploadPart};
+use crate::types::{FileList, OpenAiFile, Purpose, Upload, UploadPart};
 
 use super::execute::{complete_tracking, execute, no_retry_hook, send_part, Call, PartCall};
 use super::shared::Shared;
@@ -229,6 +230,94 @@ impl CancelUploadBuilder {
     }
 }
 
+/// Builder of `GET /files`; see [`Client::list_files`](crate::Client::list_files). One page,
+/// newest first; follow [`FileList::last_id`] with [`after`](Self::after) while
+/// [`FileList::has_more`].
+#[derive(Debug)]
+#[must_use = "a request builder does nothing until sent"]
+pub struct ListFilesBuilder {
+    pub(super) shared: Arc<Shared>,
+    pub(super) params: files_api::ListFilesParams,
+    pub(super) options: RequestOptions,
+}
+
+impl ListFilesBuilder {
+    /// Only Files with this purpose (e.g. `"batch"`).
+    pub fn purpose(mut self, purpose: impl AsRef<str>) -> Self {
+        self.params.purpose = Some(purpose.as_ref().to_owned());
+        self
+    }
+
+    /// At most this many Files in the page (1 to 10,000; the API's default is 10,000).
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.params.limit = Some(i64::from(limit));
+        self
+    }
+
+    /// Oldest first instead of the default newest first.
+    pub fn oldest_first(mut self) -> Self {
+        self.params.order = Some("asc".to_owned());
+        self
+    }
+
+    /// The page after the File with this id (the previous page's `last_id`).
+    pub fn after(mut self, file_id: impl Into<String>) -> Self {
+        self.params.after = Some(file_id.into());
+        self
+    }
+
+    /// Sends the request.
+    pub async fn send(self) -> Result<FileList> {
+        let prepared = self
+            .shared
+            .prepare(&self.options)
+            .map_err(|e| e.with_operation("list_files"))?;
+        let config = &*prepared.config;
+        let (gate, progress) = (BackoffGate::default(), ProgressSignal::new());
+        let call = Call::plain("list_files", None, &prepared, &gate, &progress);
+        let params = &self.params;
+        execute(&self.shared, call, || async move {
+            files_api::list_files(config, params.clone())
+                .await
+                .map_err(Error::from_generated)
+        })
+        .await
+    }
+}
+
+/// Builder of `GET /files/{file_id}`; see [`Client::retrieve_file`](crate::Client::retrieve_file).
+#[derive(Debug)]
+#[must_use = "a request builder does nothing until sent"]
+pub struct RetrieveFileBuilder {
+    pub(super) shared: Arc<Shared>,
+    pub(super) file_id: String,
+    pub(super) options: RequestOptions,
+}
+
+impl RetrieveFileBuilder {
+    /// Sends the request.
+    pub async fn send(self) -> Result<OpenAiFile> {
+        if self.file_id.trim().is_empty() {
+            return Err(Error::invalid_input("the file id must not be empty")
+                .with_operation("retrieve_file"));
+        }
+        let prepared = self
+            .shared
+            .prepare(&self.options)
+            .map_err(|e| e.with_operation("retrieve_file"))?;
+        let config = &*prepared.config;
+        let (gate, progress) = (BackoffGate::default(), ProgressSignal::new());
+        let call = Call::plain("retrieve_file", None, &prepared, &gate, &progress);
+        let id = self.file_id.as_str();
+        execute(&self.shared, call, || async move {
+            files_api::retrieve_file(config, files_api::RetrieveFileParams::new(id.to_owned()))
+                .await
+                .map_err(Error::from_generated)
+        })
+        .await
+    }
+}
+
 macro_rules! into_future {
     ($builder:ty => $output:ty) => {
         impl IntoFuture for $builder {
@@ -246,8 +335,12 @@ request_options!(CreateUploadBuilder);
 request_options!(AddPartBuilder);
 request_options!(CompleteUploadBuilder);
 request_options!(CancelUploadBuilder);
+request_options!(ListFilesBuilder);
+request_options!(RetrieveFileBuilder);
 
 into_future!(CreateUploadBuilder => Upload);
 into_future!(AddPartBuilder => UploadPart);
 into_future!(CompleteUploadBuilder => Upload);
 into_future!(CancelUploadBuilder => Upload);
+into_future!(ListFilesBuilder => FileList);
+into_future!(RetrieveFileBuilder => OpenAiFile);

@@ -45,11 +45,16 @@ pub enum ErrorKind {
     /// A resume journal is unusable (unreadable, wrong version, for another upload/file, or
     /// locked by another process resuming it).
     Journal,
-    /// A `complete` request's outcome is unknown: its answer was lost, timed out or could not be
-    /// decoded, and a retry found the upload no longer pending. The upload has probably
-    /// completed (check its File in the dashboard or with the Files API); it was not cancelled.
+    /// A `complete` request's outcome is still unknown after settling it: its answer was lost,
+    /// timed out or could not be decoded, and neither sending `complete` again nor the Files list
+    /// gave a definite answer (see [`Client::settle_upload`](crate::Client::settle_upload)). Nothing
+    /// was cancelled; settling again later (a resume, a rerun) may answer it.
     /// See [`Error::upload_id`](crate::Error::upload_id).
     CompletionUnknown,
+    /// The upload completed, but its File's `bytes` differ from the size uploaded: the server
+    /// holds a File that is not the content sent. The completed upload is never cancelled; the
+    /// message names the File (delete it and upload again).
+    FileSizeMismatch,
     /// A success answer that breaks the API's promise, e.g. a `complete` whose status is not
     /// `completed` or that carries no File.
     UnexpectedResponse,
@@ -91,6 +96,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::Journal => "unusable journal",
             ErrorKind::CompletionUnknown => "completion unknown",
+            ErrorKind::FileSizeMismatch => "file size mismatch",
             ErrorKind::UnexpectedResponse => "unexpected response",
         })
     }

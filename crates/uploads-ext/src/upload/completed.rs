@@ -15,6 +15,47 @@ pub struct CompletedUpload {
 impl CompletedUpload {
     /// Checks a `complete` answer; `bytes` is the content's size.
     pub(crate) fn from_answer(upload: Upload, bytes: u64) -> Result<CompletedUpload> {
+        let done = Self::from_answer_unchecked(upload, bytes)?;
+        done.check_size()?;
+        Ok(done)
+    }
+
+    /// A completed upload whose File was found (not answered by `complete`): the Upload is
+    /// rebuilt from what is known of it.
+    pub(crate) fn found(upload_id: &str, file: OpenAiFile, bytes: u64) -> Result<CompletedUpload> {
+        let mut upload = Upload::default();
+        upload.id = upload_id.to_owned();
+        upload.object = Some(crate::types::UploadObject::Upload);
+        upload.status = UploadStatus::Completed;
+        upload.bytes = bytes;
+        upload.filename = file.filename.clone();
+        upload.purpose = file.purpose.as_str().into();
+        upload.created_at = file.created_at;
+        upload.file = Some(file);
+        let done = Self::from_answer_unchecked(upload, bytes)?;
+        done.check_size()?;
+        Ok(done)
+    }
+
+    /// The File's `bytes` must be the size uploaded: a server that does not verify the md5 still
+    /// cannot hand back a truncated File unnoticed.
+    fn check_size(&self) -> Result<()> {
+        if self.file.bytes == self.bytes {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::FileSizeMismatch,
+            format!(
+                "upload {} completed, but its File {} has {} bytes where {} were uploaded: the \
+                 File is not the content sent; delete it and upload again (the upload was not \
+                 cancelled)",
+                self.upload.id, self.file.id, self.file.bytes, self.bytes
+            ),
+        )
+        .with_upload_id(self.upload.id.clone()))
+    }
+
+    fn from_answer_unchecked(upload: Upload, bytes: u64) -> Result<CompletedUpload> {
         if upload.status != UploadStatus::Completed {
             return Err(Error::new(
                 ErrorKind::UnexpectedResponse,

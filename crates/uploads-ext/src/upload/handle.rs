@@ -148,6 +148,9 @@ pub(crate) struct Finalizer {
     /// False while a `complete` may have been performed: a cancel then could only fail or, worse,
     /// claim something untrue.
     may_cancel: bool,
+    /// The upload's fate is settled (completed with a wrong File, cancelled, expired): nothing
+    /// to clean up or keep.
+    settled: bool,
     armed: bool,
 }
 
@@ -161,6 +164,7 @@ impl Finalizer {
             upload_id: None,
             creating: false,
             may_cancel: true,
+            settled: false,
             armed: true,
         }
     }
@@ -185,6 +189,12 @@ impl Finalizer {
         self.may_cancel = may;
     }
 
+    /// The upload's fate is known and final although it failed: no cancel, no journal kept.
+    pub(crate) fn settled(&mut self) {
+        self.settled = true;
+        self.may_cancel = false;
+    }
+
     /// The upload finished: nothing to clean up.
     pub(crate) fn succeed(mut self) {
         self.armed = false;
@@ -193,6 +203,9 @@ impl Finalizer {
     /// Applies the failure policy and returns `err` with what was done.
     pub(crate) async fn fail(mut self, err: Error) -> Error {
         self.armed = false;
+        if self.settled {
+            return err.with_cleanup(Cleanup::NotNeeded);
+        }
         let Some(target) = self.target() else {
             let cleanup = if self.creating {
                 Cleanup::Unidentified
@@ -232,7 +245,7 @@ impl Finalizer {
 
 impl Drop for Finalizer {
     fn drop(&mut self) {
-        if !self.armed {
+        if !self.armed || self.settled {
             return;
         }
         let Some(target) = self.target() else { return };

@@ -25,8 +25,11 @@
 //! within [`UploadFileBuilder::cancel_timeout`]; [`FailurePolicy::Keep`] leaves it pending so
 //! that [`Client::resume_upload`] can finish it from the journal. [`Error::cleanup`] says what
 //! happened ([`Cleanup::Cancelled`] only after a cancel succeeded). A `complete` whose outcome
-//! is unknown (answer lost, timed out, undecodable) is never followed by a cancel: the error is
-//! [`ErrorKind::CompletionUnknown`] and the journal stays in its `completing` state.
+//! is unknown (answer lost, timed out, undecodable) is never followed by a cancel: it is settled at
+//! once ([`Client::settle_upload`]: `complete` again, the status the server names, the File found
+//! in `GET /files`), and so is a resumed journal in `completing`. Completed is a success;
+//! cancelled or expired an error saying so (the journal removed); only when nothing answers is the
+//! error [`ErrorKind::CompletionUnknown`], with the journal still `completing` for a later resume.
 //!
 //! [`Error::cleanup`]: crate::Error::cleanup
 //! [`Cleanup::Cancelled`]: crate::Cleanup::Cancelled
@@ -51,7 +54,7 @@
 //! sees it:
 //!
 //! ```text
-//! builder -> input (validated, immutable) -> orchestrate -> {worker, checksum, complete, resume, handle}
+//! builder -> input (validated, immutable) -> orchestrate -> {worker, checksum, complete -> settle, resume, handle}
 //!                                                         -> context -> {source, progress}
 //! ```
 //!
@@ -61,8 +64,10 @@
 //!   the create request's rules, asked of [`crate::client::CreateUploadBuilder`] once).
 //! - `orchestrate`: creates or resumes the Upload, writes the journal, runs the parts and the
 //!   md5 pass, completes; owns the context and the cleanup (`handle::Finalizer`).
-//! - `worker` (the part loop), `expiry` (the one-hour clock, watched), `checksum` (the md5 pass and its pacer), `complete` (told
-//!   honestly), `resume` (journal checks), `handle` ([`UploadHandle`], [`Aborted`], the one
+//! - `worker` (the part loop), `expiry` (the one-hour clock, watched), `checksum` (the md5 pass
+//!   and its pacer), `complete` (told honestly), `settle` ([`Client::settle_upload`]: an unknown
+//!   `complete` outcome made definite), `resume` (journal checks), `handle` ([`UploadHandle`],
+//!   [`Aborted`], the one
 //!   cleanup path).
 //! - `context`: the shared state of a running upload, getters only.
 //! - `source`: the only place that tells a file, bytes and a reader apart; `progress`:
@@ -116,6 +121,7 @@ mod journal;
 mod orchestrate;
 mod progress;
 mod resume;
+mod settle;
 mod source;
 mod worker;
 
@@ -138,6 +144,7 @@ pub use expiry::TOO_SLOW_TARGET;
 pub use handle::{Aborted, UploadHandle};
 pub use journal::JOURNAL_VERSION as RESUME_JOURNAL_VERSION;
 pub use progress::Progress;
+pub use settle::{SettleRequest, Settlement};
 
 pub(crate) use input::check_concurrency;
 pub(crate) use journal::{

@@ -17,7 +17,7 @@ use crate::rt::{Clock, SystemClock};
 use crate::types::Upload;
 
 use super::checksum::Checksum;
-use super::complete::complete;
+use super::complete::{complete, conclude};
 use super::completed::CompletedUpload;
 use super::context::UploadContext;
 use super::handle::Finalizer;
@@ -25,6 +25,7 @@ use super::input::{Md5Choice, ResumeInput, Run, UploadInput};
 use super::journal::{Journal, JournalFile, JournalLock, JournalState, JOURNAL_VERSION};
 use super::progress::Counters;
 use super::resume::check_resumable;
+use super::settle::{settle, SettleRequest};
 use super::source::{BoxReader, PartSource};
 use super::worker::send_parts;
 
@@ -112,6 +113,8 @@ struct Started {
     done: Vec<Option<String>>,
     /// A `complete` may already have been sent (a resumed journal in `completing`).
     completing: bool,
+    /// The Upload's `created_at` (server clock): its File is not older.
+    created_at: i64,
 }
 
 /// A new upload: lock the journal's place, create the Upload, write the journal.
@@ -163,6 +166,7 @@ async fn start(
         journal,
         done: vec![None; input.parts],
         completing: false,
+        created_at: upload.created_at,
     };
     transfer(client, input, source, started, finalizer).await
 }
@@ -183,11 +187,21 @@ async fn restart(
     let journal = Journal::load(&path)?;
     finalizer.upload_created(&journal.upload_id);
     finalizer.journal_at(Some(path.clone()));
-    let input = Arc::new(UploadInput::from_journal(&journal, resume)?);
-    let source = PartSource::new(&input.source, None)?;
-    if let Err(e) = check_resumable(&journal, &input, &clock) {
-        return Err(drop_dead_journal(e, &journal, &path, lock));
-    }
+    let prepared = UploadInput::from_journal(&journal, resume).and_then(|input| {
+        let source = PartSource::new(&input.source, None)?;
+        let checked = check_resumable(&journal, &input, &clock);
+        Ok((Arc::new(input), source, checked))
+    });
+    let (input, source) = match prepared {
+        Ok((input, source, Ok(()))) => (input, source),
+        // A `complete` may have happened: the server decides, whatever the local file says.
+        _ if journal.state == JournalState::Completing => {
+            let file = JournalFile::new(path, journal, lock, false)?;
+            return settle_journal(&client, file, finalizer).await;
+        }
+        Ok((_, _, Err(e))) => return Err(drop_dead_journal(e, &journal, &path, lock)),
+        Err(err) => return Err(err),
+    };
     let mut done = vec![None; input.parts];
     for p in &journal.parts {
         done[p.index] = Some(p.id.clone());
@@ -198,6 +212,7 @@ async fn restart(
         upload_id: file.journal.upload_id.clone(),
         expires: Instant::now() + left,
         completing: file.journal.state == JournalState::Completing,
+        created_at: file.journal.created_at(),
         journal: Some(file),
         done,
     };
@@ -241,6 +256,7 @@ async fn transfer(
         mut journal,
         mut done,
         completing,
+        created_at,
     } = started;
     tracing::info!(upload_id = %upload_id, bytes = input.total, parts = input.parts,
         part_size = input.part_size, concurrency = input.run.concurrency, "upload started");
@@ -269,13 +285,51 @@ async fn transfer(
     };
     let md5 = digest.map(|d| super::encode_md5(&d));
     let part_ids: Vec<String> = done.into_iter().flatten().collect();
-    let completed = complete(&ctx, part_ids, md5, &mut journal, finalizer, completing).await?;
+    let completed = complete(
+        &ctx,
+        part_ids,
+        md5,
+        &mut journal,
+        finalizer,
+        completing,
+        created_at,
+    )
+    .await?;
     if let Some(file) = journal {
         if !input.run.keep_journal_on_success {
             super::journal::remove(&file.path);
         }
     }
     Ok(completed)
+}
+
+/// Settles a journal in `completing` that cannot be resumed as it is (its file changed or is
+/// gone, or it looks expired here): `complete` again with the journal's part ids (no md5: the
+/// content is not read), and the status the server names.
+async fn settle_journal(
+    client: &Client,
+    file: JournalFile,
+    finalizer: &mut Finalizer,
+) -> Result<CompletedUpload> {
+    let j = &file.journal;
+    let mut parts: Vec<_> = j.parts.iter().collect();
+    parts.sort_by_key(|p| p.index);
+    let target = SettleRequest::new(
+        j.upload_id.clone(),
+        j.filename.clone(),
+        j.file.size,
+        j.purpose.as_str(),
+        j.created_at(),
+    )
+    .part_ids(parts.into_iter().map(|p| p.id.clone()));
+    let upload_id = j.upload_id.clone();
+    let settled = settle(client, &target, None).await;
+    let mut journal = Some(file);
+    let done = conclude(&upload_id, settled, &mut journal, finalizer, None)?;
+    if let Some(file) = journal {
+        super::journal::remove(&file.path);
+    }
+    Ok(done)
 }
 
 /// `POST /uploads`. An undecodable answer that names an Upload still arms the cleanup for it.

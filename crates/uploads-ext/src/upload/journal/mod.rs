@@ -170,6 +170,12 @@ impl Journal {
         })
     }
 
+    /// The Upload's `created_at` on the server's clock (`expires_at - ttl_secs`; journals
+    /// without a ttl assume the API's one hour), a lower bound of its File's `created_at`.
+    pub(crate) fn created_at(&self) -> i64 {
+        self.expires_at - self.ttl_secs.unwrap_or(3600)
+    }
+
     /// Seconds left before the upload expires: the server's relative lifetime from the local
     /// start time, by the local clock (the server's absolute times only for version 1 journals).
     pub(crate) fn seconds_left(&self, clock: &dyn Clock) -> i64 {
