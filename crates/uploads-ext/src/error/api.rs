@@ -24,18 +24,34 @@ pub struct ApiError {
 impl ApiError {
     /// The status of the Upload that an error names, as the API words it when an operation no
     /// longer applies: "Cannot cancel upload upload_abc because its status is 'cancelled'.",
-    /// "... because it has expired (status 'expired')". `None` when the message names none.
+    /// "... because it has expired (status 'expired')", or in words ("has already been
+    /// cancelled"). `None` when the message names none, and for an upload "being completed"
+    /// (still pending).
     ///
     /// The API has no way to read an Upload, so this is how a retried `cancel` or `complete`
     /// learns what an earlier attempt whose answer was lost did.
     pub fn upload_status(&self) -> Option<UploadStatus> {
-        let (_, after) = self
+        let quoted = self
             .message
             .split_once("status is '")
-            .or_else(|| self.message.split_once("status '"))?;
-        let (status, _) = after.split_once('\'')?;
-        let status: UploadStatus = status.parse().unwrap_or_else(|never| match never {});
-        status.is_known().then_some(status)
+            .or_else(|| self.message.split_once("status '"))
+            .and_then(|(_, after)| after.split_once('\''));
+        if let Some((status, _)) = quoted {
+            let status: UploadStatus = status.parse().unwrap_or_else(|never| match never {});
+            return status.is_known().then_some(status);
+        }
+        let message = self.message.to_ascii_lowercase();
+        if message.contains("being completed") {
+            None
+        } else if message.contains("cancelled") || message.contains("canceled") {
+            Some(UploadStatus::Cancelled)
+        } else if message.contains("expired") {
+            Some(UploadStatus::Expired)
+        } else if message.contains("completed") {
+            Some(UploadStatus::Completed)
+        } else {
+            None
+        }
     }
 }
 
@@ -76,7 +92,9 @@ mod tests {
             api("Cannot add parts to upload upload_1 because its status is 'completed'.");
         assert_eq!(completed.upload_status(), Some(UploadStatus::Completed));
         assert_eq!(api("No such upload: upload_1").upload_status(), None);
+        let words = api("Upload upload_1 has already been canceled.");
+        assert_eq!(words.upload_status(), Some(UploadStatus::Cancelled));
+        assert_eq!(api("Upload upload_1 is being completed.").upload_status(), None);
         assert_eq!(api("its status is 'weird'.").upload_status(), None);
-        assert_eq!(api("status 'unterminated").upload_status(), None);
     }
 }

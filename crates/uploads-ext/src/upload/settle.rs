@@ -10,7 +10,7 @@ use openai_uploads_generated::models::CompleteUploadRequest;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
 use crate::options::RequestOptions;
-use crate::types::{OpenAiFile, Purpose};
+use crate::types::{OpenAiFile, Purpose, UploadStatus};
 
 use super::completed::CompletedUpload;
 
@@ -155,17 +155,19 @@ fn named_status(err: &Error) -> Option<Named> {
     ) {
         return None;
     }
-    let message = err.api_error()?.message.to_ascii_lowercase();
-    if message.contains("being completed") {
-        Some(Named::BeingCompleted)
-    } else if message.contains("cancelled") || message.contains("canceled") {
-        Some(Named::Cancelled)
-    } else if message.contains("expired") {
-        Some(Named::Expired)
-    } else if message.contains("completed") {
-        Some(Named::Completed)
-    } else {
-        None
+    if err
+        .api_error()?
+        .message
+        .to_ascii_lowercase()
+        .contains("being completed")
+    {
+        return Some(Named::BeingCompleted);
+    }
+    match err.upload_status()? {
+        UploadStatus::Completed => Some(Named::Completed),
+        UploadStatus::Cancelled => Some(Named::Cancelled),
+        UploadStatus::Expired => Some(Named::Expired),
+        _ => None,
     }
 }
 
