@@ -198,10 +198,9 @@ fn a_batch_killed_at_random_moments_never_uploads_a_file_twice() {
     }
 }
 
-/// Reruns end: every ambiguous `complete` a kill left is settled by a later run. Needs issue 18
-/// item 1 (settling through the Files list); until it is merged, such files stay at exit 3.
+/// Reruns end: every ambiguous `complete` a kill left is settled by a later run (through the
+/// Files list), so a CI job that reruns until success finishes.
 #[test]
-#[ignore = "needs issue 18 item 1 (an ambiguous complete settles); run with --ignored"]
 fn a_batch_killed_at_random_moments_finishes_on_rerun() {
     let run = stress();
     assert!(run.finished, "the batch never finished: {:#?}", run.history);
