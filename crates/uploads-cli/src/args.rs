@@ -95,11 +95,13 @@ pub struct UploadArgs {
     #[arg(long, value_name = "NAME")]
     pub filename: Option<String>,
     /// Bytes per part, 1 byte to 64 MiB: a number of bytes, or with a unit K/KB/KiB, M/MB/MiB,
-    /// G/GB/GiB (all binary: K = 1024). Default: the file split across the concurrency, rounded
-    /// up to a MiB, at least 1 MiB.
+    /// G/GB/GiB (all binary: K = 1024). Default: the file split across the concurrency (without
+    /// --concurrency: two parts per slot of the client's budget, room for adaptive concurrency
+    /// to grow), rounded up to a MiB, at least 1 MiB.
     #[arg(long, value_name = "SIZE", value_parser = size::parse_size)]
     pub part_size: Option<u64>,
-    /// Parts sent at once, 1 to 64 (default 8).
+    /// Fixes the parts sent at once, 1 to 64 (default: adaptive, from 8 up to 32 following the
+    /// measured throughput).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
     /// Do not send the content's md5 for the API to check.
@@ -171,7 +173,8 @@ pub struct ClientArgs {
 pub struct ResumeArgs {
     /// The journal written by `upload --journal` / `--keep-on-failure`.
     pub journal: PathBuf,
-    /// Parts sent at once, 1 to 64 (default 8).
+    /// Fixes the parts sent at once, 1 to 64 (default: adaptive, from 8 up to 32 following the
+    /// measured throughput).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
     /// Cancel the upload if this attempt fails too (default: keep it pending, resumable).
@@ -236,7 +239,7 @@ pub struct DemoArgs {
     /// Size of the generated file (same units as --part-size).
     #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = size::parse_size)]
     pub size: u64,
-    /// Parts sent at once, 1 to 64 (default 8).
+    /// Parts sent at once, 1 to 64 (default 8, fixed, so that the report can state it).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
     /// Bytes per part, 1 byte to 64 MiB (default: automatic, as for upload).

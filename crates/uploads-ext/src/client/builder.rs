@@ -81,6 +81,7 @@ impl From<&str> for ApiKey {
 /// | [`max_retries`](Self::max_retries) | | [`DEFAULT_MAX_RETRIES`](crate::limits::DEFAULT_MAX_RETRIES) |
 /// | [`default_header`](Self::default_header) | | none |
 /// | [`max_parts_in_flight`](Self::max_parts_in_flight) | | [`DEFAULT_MAX_PARTS_IN_FLIGHT`](crate::limits::DEFAULT_MAX_PARTS_IN_FLIGHT) |
+/// | [`max_buffered_bytes`](Self::max_buffered_bytes) | | [`DEFAULT_MAX_BUFFERED_BYTES`](crate::limits::DEFAULT_MAX_BUFFERED_BYTES) |
 #[derive(Clone, Default)]
 pub struct ClientBuilder {
     api_key: Option<ApiKey>,
@@ -97,6 +98,7 @@ pub struct ClientBuilder {
     sleep: Option<Arc<dyn Sleep>>,
     ignore_env: bool,
     max_parts_in_flight: Option<usize>,
+    max_buffered_bytes: Option<u64>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -243,6 +245,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Most bytes of reader parts held in memory at once across all uploads of the client,
+    /// default [`DEFAULT_MAX_BUFFERED_BYTES`](crate::limits::DEFAULT_MAX_BUFFERED_BYTES), at least
+    /// [`MIN_BUFFERED_BYTES`](crate::limits::MIN_BUFFERED_BYTES). A reader's part is read into
+    /// memory only under a share of this budget (file parts are streamed, bytes are the caller's),
+    /// so memory stays bounded however many uploads run at once.
+    pub fn max_buffered_bytes(mut self, bytes: u64) -> Self {
+        self.max_buffered_bytes = Some(bytes);
+        self
+    }
+
     /// Replaces how the client waits between retries (a test seam: tests inject a recorder).
     #[doc(hidden)]
     pub fn sleep_impl(mut self, sleep: impl Sleep + 'static) -> Self {
@@ -336,7 +348,7 @@ impl ClientBuilder {
             headers.insert(name.clone(), value.clone());
         }
 
-        let budget = Budget::new(self.max_parts_in_flight)?;
+        let budget = Budget::new(self.max_parts_in_flight, self.max_buffered_bytes)?;
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
         let http = match self.http_client.clone() {
             Some(client) => client,

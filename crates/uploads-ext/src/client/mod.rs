@@ -148,6 +148,18 @@ impl Client {
         self.shared.uploads.budget().limit()
     }
 
+    /// The client's budget of reader-part bytes held in memory
+    /// ([`ClientBuilder::max_buffered_bytes`]).
+    pub fn max_buffered_bytes(&self) -> u64 {
+        self.shared.uploads.budget().buffer_limit()
+    }
+
+    /// The most bytes of reader parts this client has held in memory at once so far (never
+    /// above [`max_buffered_bytes`](Self::max_buffered_bytes)).
+    pub fn peak_buffered_bytes(&self) -> u64 {
+        self.shared.uploads.budget().buffer_peak()
+    }
+
     /// Parts of this client's uploads in flight right now (holding a share of the budget).
     pub fn parts_in_flight(&self) -> usize {
         self.shared.uploads.budget().in_use()

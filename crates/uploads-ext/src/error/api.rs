@@ -94,7 +94,10 @@ mod tests {
         assert_eq!(api("No such upload: upload_1").upload_status(), None);
         let words = api("Upload upload_1 has already been canceled.");
         assert_eq!(words.upload_status(), Some(UploadStatus::Cancelled));
-        assert_eq!(api("Upload upload_1 is being completed.").upload_status(), None);
+        assert_eq!(
+            api("Upload upload_1 is being completed.").upload_status(),
+            None
+        );
         assert_eq!(api("its status is 'weird'.").upload_status(), None);
     }
 }

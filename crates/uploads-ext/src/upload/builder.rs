@@ -51,11 +51,13 @@ macro_rules! run_setters {
                 Ok(self.client.with_options(self.options.clone()))
             }
 
-            /// Parts in flight at once (1 to [`MAX_CONCURRENCY`](super::MAX_CONCURRENCY)).
-            /// Default: [`DEFAULT_CONCURRENCY`](super::DEFAULT_CONCURRENCY), or the client's
-            /// budget if that is smaller. The parts of all uploads of a client share its budget
+            /// Fixes the parts in flight at once (1 to [`MAX_CONCURRENCY`](super::MAX_CONCURRENCY)).
+            /// Default: adaptive, starting at
+            /// [`DEFAULT_CONCURRENCY`](super::DEFAULT_CONCURRENCY) and following the measured
+            /// goodput up to the client's budget (see the [module docs](super#concurrency)).
+            /// The parts of all uploads of a client share its budget
             /// ([`ClientBuilder::max_parts_in_flight`](crate::ClientBuilder::max_parts_in_flight),
-            /// default 16): a concurrency above it could never be reached, so the upload fails
+            /// default 32): a concurrency above it could never be reached, so the upload fails
             /// at once with [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) (raise
             /// the budget when building the client). Never capped silently.
             pub fn concurrency(mut self, parts: usize) -> Self {
@@ -244,7 +246,8 @@ impl UploadFileBuilder {
     }
 
     /// Bytes per part (1 byte to 64 MiB). Default: the size split evenly across `concurrency`
-    /// parts, rounded up to a MiB, at least [`MIN_AUTO_PART_BYTES`](super::MIN_AUTO_PART_BYTES)
+    /// parts (with adaptive concurrency: [`PARTS_PER_SLOT`](super::PARTS_PER_SLOT) times the
+    /// client's budget, so that it has parts to grow into), rounded up to a MiB, at least [`MIN_AUTO_PART_BYTES`](super::MIN_AUTO_PART_BYTES)
     /// and at most 64 MiB.
     pub fn part_size(mut self, bytes: u64) -> Self {
         self.inner.part_size = Some(bytes);

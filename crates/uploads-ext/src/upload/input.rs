@@ -18,8 +18,8 @@ use super::journal::Journal;
 use super::progress::ProgressFn;
 use super::source::{BoxReader, Source, SourceRequest};
 use super::{
-    auto_part_size, guess_mime_type, FailurePolicy, DEFAULT_CANCEL_TIMEOUT, DEFAULT_CONCURRENCY,
-    DEFAULT_EXPIRY_MARGIN, DEFAULT_PART_ROUNDS, MAX_CONCURRENCY, MAX_PARTS,
+    auto_part_size, guess_mime_type, FailurePolicy, DEFAULT_CANCEL_TIMEOUT, DEFAULT_EXPIRY_MARGIN,
+    DEFAULT_PART_ROUNDS, MAX_CONCURRENCY, MAX_PARTS, PARTS_PER_SLOT,
 };
 
 /// Whether and how the md5 sent with `complete` is obtained.
@@ -36,7 +36,7 @@ pub(crate) enum Md5Choice {
 /// How a run goes, whatever the content: what a resume may change too. Not yet checked.
 #[derive(Clone)]
 pub(crate) struct RunSettings {
-    /// `None`: [`DEFAULT_CONCURRENCY`], within the client's budget.
+    /// `None`: adaptive, from [`super::DEFAULT_CONCURRENCY`] up to the client's budget.
     pub concurrency: Option<usize>,
     pub part_retries: u32,
     pub part_rounds: u32,
@@ -72,6 +72,7 @@ impl RunSettings {
         let concurrency = check_concurrency(client, self.concurrency)?;
         Ok(Run {
             concurrency,
+            adaptive: self.concurrency.is_none(),
             part_retries: self.part_retries,
             part_rounds: self.part_rounds,
             expiry_margin: self.expiry_margin,
@@ -88,11 +89,11 @@ impl RunSettings {
 
 /// The concurrency of one upload, checked against its limit and the client's budget: an
 /// explicit concurrency above [`Client::max_parts_in_flight`] is refused (it could never be
-/// reached), the default is lowered to the budget.
+/// reached); the default (adaptive) may grow up to the budget, its ceiling.
 pub(crate) fn check_concurrency(client: &Client, concurrency: Option<usize>) -> Result<usize> {
     let budget = client.max_parts_in_flight();
     match concurrency {
-        None => Ok(DEFAULT_CONCURRENCY.min(budget)),
+        None => Ok(MAX_CONCURRENCY.min(budget)),
         Some(c) if c == 0 || c > MAX_CONCURRENCY => Err(Error::invalid_input(format!(
             "concurrency must be 1 to {MAX_CONCURRENCY}, got {c}"
         ))),
@@ -106,7 +107,10 @@ pub(crate) fn check_concurrency(client: &Client, concurrency: Option<usize>) -> 
 
 /// [`RunSettings`], checked.
 pub(crate) struct Run {
+    /// The fixed number of parts in flight, or the ceiling of an adaptive one.
     pub concurrency: usize,
+    /// No explicit concurrency: adapt within `1..=concurrency` (see [`super::adaptive`]).
+    pub adaptive: bool,
     pub part_retries: u32,
     pub part_rounds: u32,
     pub expiry_margin: Duration,
@@ -160,7 +164,13 @@ impl UploadInputBuilder {
             .purpose
             .ok_or_else(|| Error::invalid_input("purpose is required"))?;
         let mime_type = self.mime_type.unwrap_or_else(|| guess_mime_type(&filename));
-        let auto = auto_part_size(total, run.concurrency);
+        // Adaptive: enough parts to grow into; fixed: one part per slot.
+        let spread = if run.adaptive {
+            run.concurrency * PARTS_PER_SLOT
+        } else {
+            run.concurrency
+        };
+        let auto = auto_part_size(total, spread);
         let part_size = self
             .part_size
             .unwrap_or_else(|| source.auto_part_cap().map_or(auto, |cap| auto.min(cap)));

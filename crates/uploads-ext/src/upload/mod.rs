@@ -64,10 +64,11 @@
 //!   the create request's rules, asked of [`crate::client::CreateUploadBuilder`] once).
 //! - `orchestrate`: creates or resumes the Upload, writes the journal, runs the parts and the
 //!   md5 pass, completes; owns the context and the cleanup (`handle::Finalizer`).
-//! - `worker` (the part loop), `expiry` (the one-hour clock, watched), `checksum` (the md5 pass
-//!   and its pacer), `complete` (told honestly), `settle` ([`Client::settle_upload`]: an unknown
-//!   `complete` outcome made definite), `resume` (journal checks), `handle` ([`UploadHandle`],
-//!   [`Aborted`], the one
+//! - `worker` (the part loop, with `adaptive`: the number of parts in flight, and `straggler`:
+//!   second copies of slow parts), `expiry` (the one-hour clock, watched), `checksum` (the md5
+//!   pass and its pacer), `complete` (told honestly), `settle` ([`Client::settle_upload`]: an
+//!   unknown `complete` outcome made definite), `resume` (journal checks), `handle`
+//!   ([`UploadHandle`], [`Aborted`], the one
 //!   cleanup path).
 //! - `context`: the shared state of a running upload, getters only.
 //! - `source`: the only place that tells a file, bytes and a reader apart; `progress`:
@@ -75,11 +76,24 @@
 //!   [`CompletedUpload`].
 //!
 //! # Concurrency
-//! One knob per upload, within one budget per client: [`UploadFileBuilder::concurrency`] may not
-//! exceed the client's
-//! [`max_parts_in_flight`](crate::ClientBuilder::max_parts_in_flight) (an explicit value above
-//! it fails with [`ErrorKind::InvalidInput`] before any request; the default is lowered to it).
+//! Adaptive by default, within one budget per client. An upload starts with
+//! [`DEFAULT_CONCURRENCY`] parts in flight and adapts to the measured goodput: it grows while
+//! one more connection still raises total throughput, and shrinks on 429s, 5xx, timeouts or
+//! latency inflation (the algorithm and its anchors are documented in `upload/adaptive.rs`), up
+//! to the client's [`max_parts_in_flight`](crate::ClientBuilder::max_parts_in_flight) (and
+//! [`MAX_CONCURRENCY`]). The automatic part size is chosen for it: about [`PARTS_PER_SLOT`]
+//! parts per slot of that ceiling, so the upload has parts to grow into (within 1 to 64 MiB per
+//! part and [`MAX_PARTS`]). Reader parts held in memory are bounded client-wide by
+//! [`max_buffered_bytes`](crate::ClientBuilder::max_buffered_bytes).
+//!
+//! An explicit [`UploadFileBuilder::concurrency`] fixes the number; it may not exceed the
+//! client's budget (a value above it fails with [`ErrorKind::InvalidInput`] before any request).
 //! Nothing is capped silently.
+//!
+//! Near the end of an upload (every part started, a slot idle) a part much slower than its
+//! peers (beyond `max(2 x median, p95)` of their times) is sent again on another connection; the
+//! first copy accepted is the one listed at `complete`, the other is aborted. At most one copy
+//! per part and [`MAX_EXTRA_SHARE`] of the file's bytes are sent twice.
 //!
 //! # Resume journal (format version 2, [`RESUME_JOURNAL_VERSION`])
 //! JSON lines. The first line is a snapshot of the whole journal (the object below), written
@@ -109,6 +123,7 @@
 //! `flock` on Unix, `LockFileEx` on Windows; released by the OS when the process dies) refuses a second
 //! concurrent resume.
 
+mod adaptive;
 mod builder;
 mod checksum;
 mod complete;
@@ -123,6 +138,7 @@ mod progress;
 mod resume;
 mod settle;
 mod source;
+mod straggler;
 mod worker;
 
 use std::path::Path;
@@ -138,6 +154,7 @@ use crate::part::MAX_PART_BYTES;
 #[allow(unused_imports)] // named by the docs
 use tokio_util::sync::CancellationToken;
 
+pub use adaptive::PARTS_PER_SLOT;
 pub use builder::{ResumeUploadBuilder, UploadFileBuilder};
 pub use completed::CompletedUpload;
 pub use expiry::TOO_SLOW_TARGET;
@@ -145,6 +162,7 @@ pub use handle::{Aborted, UploadHandle};
 pub use journal::JOURNAL_VERSION as RESUME_JOURNAL_VERSION;
 pub use progress::Progress;
 pub use settle::{SettleRequest, Settlement};
+pub use straggler::MAX_EXTRA_SHARE;
 
 pub(crate) use input::check_concurrency;
 pub(crate) use journal::{
@@ -155,8 +173,9 @@ use source::SourceRequest;
 
 /// Most parts one upload may have (keeps the `complete` request reasonable).
 pub const MAX_PARTS: u64 = 10_000;
-/// Parts sent at once unless set.
-pub const DEFAULT_CONCURRENCY: usize = 8;
+/// Parts in flight an upload starts with unless [`UploadFileBuilder::concurrency`] fixes a
+/// number; adaptive concurrency then grows or shrinks it (see `Concurrency` in the module docs).
+pub const DEFAULT_CONCURRENCY: usize = adaptive::ADAPTIVE_START;
 /// Most parts sent at once.
 pub const MAX_CONCURRENCY: usize = 64;
 /// Smallest automatic part size (larger files get larger parts, up to 64 MiB).

@@ -259,7 +259,8 @@ async fn transfer(
         created_at,
     } = started;
     tracing::info!(upload_id = %upload_id, bytes = input.total, parts = input.parts,
-        part_size = input.part_size, concurrency = input.run.concurrency, "upload started");
+        part_size = input.part_size, concurrency = input.run.concurrency,
+        adaptive = input.run.adaptive, "upload started");
     let counters = Arc::new(Counters::new(
         &upload_id,
         input.total,
