@@ -22,6 +22,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+
+#[path = "../content.rs"]
+mod content;
+use content::write_file;
 use uploads_ext::{Client, Purpose};
 use uploads_fake::{FakeConfig, FakeServer, Fault, FaultPlan, LinkModel, Route, Stats, Storage};
 
@@ -340,25 +344,4 @@ fn annotate(lines: &mut [Line]) {
             _ => String::new(),
         };
     }
-}
-
-fn write_file(path: &Path, size: u64) {
-    use std::io::Write;
-    let mut f =
-        std::io::BufWriter::with_capacity(MIB as usize, std::fs::File::create(path).unwrap());
-    let mut x = 0x2545_f491_4f6c_dd1du64;
-    let mut chunk = vec![0u8; MIB as usize];
-    let mut left = size;
-    while left > 0 {
-        for word in chunk.chunks_exact_mut(8) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            word.copy_from_slice(&x.to_le_bytes());
-        }
-        let n = left.min(MIB) as usize;
-        f.write_all(&chunk[..n]).unwrap();
-        left -= n as u64;
-    }
-    f.flush().unwrap();
 }
