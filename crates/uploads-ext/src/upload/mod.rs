@@ -162,7 +162,7 @@ pub use handle::{Aborted, UploadHandle};
 pub use journal::JOURNAL_VERSION as RESUME_JOURNAL_VERSION;
 pub use progress::Progress;
 pub use settle::{SettleRequest, Settlement};
-pub use straggler::MAX_EXTRA_SHARE;
+pub use straggler::{MAX_EXTRA_SHARE, MIN_STRAGGLER_TIME};
 
 pub(crate) use input::check_concurrency;
 pub(crate) use journal::{

@@ -5,8 +5,8 @@
 //! route) would hold the whole file while the other connections idle. Like the S3 transfer
 //! manager, which re-sends requests slower than the 95th percentile, a part in flight is a
 //! straggler when its time exceeds `max(2 x median, p95)` of the accepted parts' times (scaled
-//! to its size). Only then and only when every part has been started and a slot is idle is a
-//! second copy sent. A second copy is harmless: only the part ids listed at `complete` count,
+//! to its size), and at least [`MIN_STRAGGLER_TIME`]. Only then and only when every part has
+//! been started and a slot is idle is a second copy sent. A second copy is harmless: only the part ids listed at `complete` count,
 //! and the first accepted copy's id is the one recorded; the other copy is dropped (its request
 //! aborted). Extra bytes stay bounded: at most one copy per part and at most
 //! [`MAX_EXTRA_SHARE`] of the upload's bytes in copies.
@@ -18,6 +18,11 @@ use std::time::{Duration, Instant};
 pub const MAX_EXTRA_SHARE: f64 = 0.10;
 /// Accepted parts needed before any part is judged slow.
 const MIN_SAMPLES: usize = 3;
+/// The least time a part is in flight before it can be a straggler. Parts that finish in
+/// milliseconds are judged by scheduler noise, not by their path (a busy laptop or CI runner
+/// pauses a task for tens of milliseconds), and a second copy on a fresh connection (TCP and
+/// TLS handshakes: several round trips on a long path) cannot win much below this.
+pub const MIN_STRAGGLER_TIME: Duration = Duration::from_millis(500);
 
 /// One part in flight.
 #[derive(Debug)]
@@ -95,9 +100,7 @@ impl Stragglers {
         sorted.sort_by(f64::total_cmp);
         let median = sorted[sorted.len() / 2];
         let p95 = sorted[((sorted.len() as f64 * 0.95).ceil() as usize).min(sorted.len()) - 1];
-        Some(Duration::from_secs_f64(
-            (2.0 * median).max(p95) * len as f64,
-        ))
+        Some(Duration::from_secs_f64((2.0 * median).max(p95) * len as f64).max(MIN_STRAGGLER_TIME))
     }
 
     /// The part to send a second copy of now, if any: the straggler furthest past its
@@ -180,6 +183,20 @@ mod tests {
         assert!(s.pick().is_some());
         assert_eq!(s.pick(), None, "a second copy would pass 100 bytes");
         assert!(s.next_check().is_none());
+    }
+
+    #[test]
+    fn a_part_of_fast_peers_is_not_a_straggler_before_the_floor() {
+        // Peers took a microsecond: a part in flight for 100 ms is 100 000x slower, but such
+        // a gap is scheduler noise, not a slow path.
+        let mut s = with_history(1000, &[1e-8; 10]);
+        s.started(0, 100);
+        s.flights.get_mut(&0).unwrap().started = Instant::now() - Duration::from_millis(100);
+        assert_eq!(s.pick(), None);
+        let due = s.next_check().unwrap();
+        assert!(due > Instant::now() + MIN_STRAGGLER_TIME / 2, "{due:?}");
+        s.flights.get_mut(&0).unwrap().started = Instant::now() - MIN_STRAGGLER_TIME * 2;
+        assert_eq!(s.pick(), Some(0));
     }
 
     #[test]
