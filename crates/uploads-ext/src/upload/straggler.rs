@@ -5,11 +5,17 @@
 //! route) would hold the whole file while the other connections idle. Like the S3 transfer
 //! manager, which re-sends requests slower than the 95th percentile, a part in flight is a
 //! straggler when its time exceeds `max(2 x median, p95)` of the accepted parts' times (scaled
-//! to its size), and at least [`MIN_STRAGGLER_TIME`]. Only then and only when every part has
-//! been started and a slot is idle is a second copy sent. A second copy is harmless: only the part ids listed at `complete` count,
-//! and the first accepted copy's id is the one recorded; the other copy is dropped (its request
-//! aborted). Extra bytes stay bounded: at most one copy per part and at most
-//! [`MAX_EXTRA_SHARE`] of the upload's bytes in copies.
+//! to its size). Once at most a quarter of the slots are busy (the upload is draining), idle slots
+//! cost nothing, so the bar drops to `max(1.25 x median, p90)`: a "hedged request" in the
+//! words of Dean and Barroso's *The Tail at Scale*. Either way a part is never a straggler
+//! before [`MIN_STRAGGLER_TIME`], and a second copy is only sent once every part has been
+//! started and a slot is idle. A second copy is harmless: only the part ids listed at
+//! `complete` count, and the first accepted copy's id is the one recorded; the other copy is
+//! dropped (its request aborted). Extra bytes stay bounded: at most one copy per part and at
+//! most [`MAX_EXTRA_SHARE`] of the upload's bytes in copies.
+//!
+//! The bytes a part has handed to its connection do not tell a slow path early: socket
+//! buffers take a 4 MiB body at once on a fast machine, whatever the path behind them.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -22,7 +28,7 @@ const MIN_SAMPLES: usize = 3;
 /// milliseconds are judged by scheduler noise, not by their path (a busy laptop or CI runner
 /// pauses a task for tens of milliseconds), and a second copy on a fresh connection (TCP and
 /// TLS handshakes: several round trips on a long path) cannot win much below this.
-pub const MIN_STRAGGLER_TIME: Duration = Duration::from_millis(500);
+pub const MIN_STRAGGLER_TIME: Duration = Duration::from_millis(250);
 
 /// One part in flight.
 #[derive(Debug)]
@@ -30,6 +36,8 @@ struct Flight {
     started: Instant,
     len: u64,
     copies: u8,
+    /// Whether a second copy was ever sent.
+    copied: bool,
 }
 
 /// The parts in flight and the times of the accepted ones.
@@ -63,6 +71,7 @@ impl Stragglers {
                 started: Instant::now(),
                 len,
                 copies: 1,
+                copied: false,
             },
         );
     }
@@ -82,31 +91,43 @@ impl Stragglers {
         }
     }
 
-    /// Part `index` was accepted: its time counts among its peers', and it is no longer in
-    /// flight. Returns whether it was (a late copy of an accepted part is not).
+    /// Part `index` was accepted and is no longer in flight: its time since its first copy
+    /// started, or `None` for a late copy of an accepted part. The time counts among its
+    /// peers' unless a second copy was sent (then it is no one copy's time).
     pub(crate) fn accepted(&mut self, index: usize) -> Option<Duration> {
         let f = self.flights.remove(&index)?;
         let elapsed = f.started.elapsed();
-        self.costs.push(elapsed.as_secs_f64() / f.len.max(1) as f64);
+        if !f.copied {
+            self.costs.push(elapsed.as_secs_f64() / f.len.max(1) as f64);
+        }
         Some(elapsed)
     }
 
-    /// How long a part of `len` bytes may take before it is a straggler.
-    fn threshold(&self, len: u64) -> Option<Duration> {
+    /// How long a part of `len` bytes may take before it is a straggler; lower while the
+    /// upload is `draining` (at most a quarter of its slots busy).
+    fn threshold(&self, len: u64, draining: bool) -> Option<Duration> {
         if self.costs.len() < MIN_SAMPLES {
             return None;
         }
         let mut sorted = self.costs.clone();
         sorted.sort_by(f64::total_cmp);
+        let at = |share: f64| {
+            sorted[((sorted.len() as f64 * share).ceil() as usize).clamp(1, sorted.len()) - 1]
+        };
         let median = sorted[sorted.len() / 2];
-        let p95 = sorted[((sorted.len() as f64 * 0.95).ceil() as usize).min(sorted.len()) - 1];
-        Some(Duration::from_secs_f64((2.0 * median).max(p95) * len as f64).max(MIN_STRAGGLER_TIME))
+        let per_byte = if draining {
+            (1.25 * median).max(at(0.90))
+        } else {
+            (2.0 * median).max(at(0.95))
+        };
+        Some(Duration::from_secs_f64(per_byte * len as f64).max(MIN_STRAGGLER_TIME))
     }
 
     /// The part to send a second copy of now, if any: the straggler furthest past its
     /// threshold among the parts with one copy, within the extra-bytes cap. Call only when
-    /// every part has been started and a slot is idle.
-    pub(crate) fn pick(&mut self) -> Option<usize> {
+    /// every part has been started and a slot is idle; `draining`: at most a quarter of the slots
+    /// are busy.
+    pub(crate) fn pick(&mut self, draining: bool) -> Option<usize> {
         if !self.enabled {
             return None;
         }
@@ -116,7 +137,7 @@ impl Stragglers {
             .iter()
             .filter(|(_, f)| f.copies == 1 && self.extra + f.len <= self.extra_cap)
             .filter_map(|(i, f)| {
-                let limit = self.threshold(f.len)?;
+                let limit = self.threshold(f.len, draining)?;
                 let over = now.duration_since(f.started).as_secs_f64() / limit.as_secs_f64();
                 (over > 1.0).then_some((*i, f.len, over))
             })
@@ -125,19 +146,20 @@ impl Stragglers {
         self.extra += len;
         if let Some(f) = self.flights.get_mut(&index) {
             f.copies += 1;
+            f.copied = true;
         }
         Some(index)
     }
 
     /// When the next part in flight could become a straggler (to look again then).
-    pub(crate) fn next_check(&self) -> Option<Instant> {
+    pub(crate) fn next_check(&self, draining: bool) -> Option<Instant> {
         if !self.enabled {
             return None;
         }
         self.flights
             .values()
             .filter(|f| f.copies == 1 && self.extra + f.len <= self.extra_cap)
-            .filter_map(|f| Some(f.started + self.threshold(f.len)?))
+            .filter_map(|f| Some(f.started + self.threshold(f.len, draining)?))
             .min()
     }
 
@@ -164,8 +186,8 @@ mod tests {
         s.started(3, 100);
         s.flights.get_mut(&3).unwrap().started = Instant::now() - Duration::from_secs(1);
         s.started(4, 100);
-        assert_eq!(s.pick(), Some(3));
-        assert_eq!(s.pick(), None, "one copy per part; part 4 is on time");
+        assert_eq!(s.pick(false), Some(3));
+        assert_eq!(s.pick(false), None, "one copy per part; part 4 is on time");
         assert_eq!(s.extra_bytes(), 100);
         // The copy that loses is dropped: its failure means nothing while the other runs.
         assert!(s.copy_failed(3));
@@ -180,9 +202,9 @@ mod tests {
             s.started(i, 60);
             s.flights.get_mut(&i).unwrap().started = Instant::now() - Duration::from_secs(1);
         }
-        assert!(s.pick().is_some());
-        assert_eq!(s.pick(), None, "a second copy would pass 100 bytes");
-        assert!(s.next_check().is_none());
+        assert!(s.pick(false).is_some());
+        assert_eq!(s.pick(false), None, "a second copy would pass 100 bytes");
+        assert!(s.next_check(false).is_none());
     }
 
     #[test]
@@ -192,11 +214,26 @@ mod tests {
         let mut s = with_history(1000, &[1e-8; 10]);
         s.started(0, 100);
         s.flights.get_mut(&0).unwrap().started = Instant::now() - Duration::from_millis(100);
-        assert_eq!(s.pick(), None);
-        let due = s.next_check().unwrap();
+        assert_eq!(s.pick(false), None);
+        let due = s.next_check(false).unwrap();
         assert!(due > Instant::now() + MIN_STRAGGLER_TIME / 2, "{due:?}");
         s.flights.get_mut(&0).unwrap().started = Instant::now() - MIN_STRAGGLER_TIME * 2;
-        assert_eq!(s.pick(), Some(0));
+        assert_eq!(s.pick(false), Some(0));
+    }
+
+    #[test]
+    fn a_draining_upload_hedges_sooner() {
+        // Peers took 1 s per 1000 bytes; a part 1.5 s in flight is not a straggler while
+        // the slots are busy, but is once most of them idle.
+        let mut s = with_history(100_000, &[1e-3; 10]);
+        s.started(0, 1000);
+        s.flights.get_mut(&0).unwrap().started = Instant::now() - Duration::from_millis(1500);
+        assert_eq!(s.pick(false), None);
+        assert!(s.next_check(true).unwrap() <= Instant::now());
+        assert_eq!(s.pick(true), Some(0));
+        // Its time does not count among its peers': it is no one copy's time.
+        s.accepted(0);
+        assert_eq!(s.costs.len(), 10);
     }
 
     #[test]
@@ -204,10 +241,10 @@ mod tests {
         let mut s = with_history(1000, &[1e-6; 2]);
         s.started(0, 10);
         s.flights.get_mut(&0).unwrap().started = Instant::now() - Duration::from_secs(1);
-        assert_eq!(s.pick(), None);
+        assert_eq!(s.pick(false), None);
         let mut off = Stragglers::new(1000, false);
         off.costs = vec![1e-6; 10];
         off.started(0, 10);
-        assert_eq!(off.pick(), None);
+        assert_eq!(off.pick(false), None);
     }
 }

@@ -145,8 +145,10 @@ async fn run_round(
         }
         // Every part started and a slot idle: a straggler gets a second copy.
         let tail = pending.peek().is_none() && in_flight.len() < tracker.level.level();
+        // At most a quarter of the slots busy: idle ones make a second copy cheap.
+        let draining = in_flight.len() * 4 <= tracker.level.level();
         if tail {
-            if let Some(index) = tracker.stragglers.pick() {
+            if let Some(index) = tracker.stragglers.pick(draining) {
                 let permit = meanwhile(
                     async { Ok(ctx.client().budget().part_permit().await) },
                     &mut in_flight,
@@ -161,7 +163,9 @@ async fn run_round(
                 continue;
             }
         }
-        let check = tail.then(|| tracker.stragglers.next_check()).flatten();
+        let check = tail
+            .then(|| tracker.stragglers.next_check(draining))
+            .flatten();
         tokio::select! {
             finished = in_flight.next() => match finished {
                 Some(finished) => tracker.record(ctx, &watch, finished, journal)?,
