@@ -7,10 +7,15 @@
 //! finish together, so the rate is trusted only once a whole wave of parts (the concurrency,
 //! at least [`MIN_PARTS_FOR_RATE`]) has been accepted: earlier, parts nearly done would make it
 //! look slower than it is.
+//!
+//! The same rate decides part by part: a part that, sharing it with the parts in flight, could
+//! not be accepted before expiry (less the margin) is not started, so no bytes go to an Upload
+//! that will be gone before they count. Bytes sent in an earlier run (a resume) are not this
+//! run's: they never make it look faster than it is.
 
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, PartContext, Result};
 use crate::timeout::human;
 
 use super::context::UploadContext;
@@ -29,6 +34,34 @@ pub(crate) struct ExpiryWatch {
 }
 
 impl ExpiryWatch {
+    /// Refuses to start part `index` when, at this run's rate shared by `level` parts in
+    /// flight, it could not be accepted before expiry (less the margin).
+    pub(crate) fn may_start(ctx: &UploadContext, index: usize, level: usize) -> Result<()> {
+        let range = ctx.input().range(index);
+        let len = range.end - range.start;
+        let estimate = ctx
+            .counters()
+            .run_rate()
+            .bytes_per_sec
+            .map(|rate| Duration::from_secs_f64(len as f64 * level.max(1) as f64 / rate))
+            .unwrap_or_default();
+        let margin = ctx.input().run.expiry_margin;
+        if Instant::now() + estimate + margin > ctx.expires() {
+            return Err(Error::new(
+                ErrorKind::Expired,
+                format!(
+                    "the upload expires in {}; part {index} would need about {} (margin {}): \
+                     not started",
+                    human(ctx.expires().saturating_duration_since(Instant::now())),
+                    human(estimate),
+                    human(margin)
+                ),
+            )
+            .with_part(PartContext { index, range }));
+        }
+        Ok(())
+    }
+
     /// Looks at the rate after a part was accepted; an error when too slow and asked to fail.
     pub(crate) fn check(&mut self, ctx: &UploadContext) -> Result<()> {
         let run = &ctx.input().run;

@@ -91,9 +91,10 @@
 //! Nothing is capped silently.
 //!
 //! Near the end of an upload (every part started, a slot idle) a part much slower than its
-//! peers (beyond `max(2 x median, p95)` of their times) is sent again on another connection; the
-//! first copy accepted is the one listed at `complete`, the other is aborted. At most one copy
-//! per part and [`MAX_EXTRA_SHARE`] of the file's bytes are sent twice.
+//! peers (beyond `max(2 x median, p95)` of their times; `max(1.25 x median, p90)` once at most a
+//! quarter of the slots are busy; never before [`MIN_STRAGGLER_TIME`]) is sent again on another
+//! connection; the first copy accepted is the one listed at `complete`, the other is aborted. At
+//! most one copy per part and [`MAX_EXTRA_SHARE`] of the file's bytes are sent twice.
 //!
 //! # Resume journal (format version 2, [`RESUME_JOURNAL_VERSION`])
 //! JSON lines. The first line is a snapshot of the whole journal (the object below), written

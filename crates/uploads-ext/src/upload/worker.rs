@@ -7,7 +7,7 @@ use std::future::Future;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
@@ -45,8 +45,6 @@ pub(crate) async fn send_parts(
     };
     let mut tracker = Tracker {
         done,
-        secs_per_byte: None,
-        started: Instant::now(),
         deferred: Vec::new(),
         expiry: ExpiryWatch::default(),
         level,
@@ -117,7 +115,7 @@ async fn run_round(
                 |finished| tracker.record(ctx, &watch, finished, journal),
             )
             .await?;
-            tracker.check_expiry(ctx, index)?;
+            ExpiryWatch::may_start(ctx, index, tracker.level.level())?;
             pending.next();
             // A reader's part is held in memory: only under a share of the buffer budget.
             let buffer = if source.rereadable() {
@@ -217,12 +215,9 @@ where
 /// What the part loop knows about finished parts.
 struct Tracker<'a> {
     done: &'a mut [Option<String>],
-    /// Observed cost of sending one byte at the current concurrency, for the expiry check.
-    secs_per_byte: Option<f64>,
-    started: Instant,
     /// Parts whose retries ran out on a transient failure, for another round.
     deferred: Vec<(usize, Error)>,
-    /// Whether the rest can still be sent before expiry (see super::expiry).
+    /// Whether the rest and each part can still be sent before expiry (see super::expiry).
     expiry: ExpiryWatch,
     /// Parts in flight at once (adaptive unless fixed).
     level: Concurrency,
@@ -265,30 +260,6 @@ impl Tracker<'_> {
         if self.congestion.swap(0, Ordering::Relaxed) > 0 {
             self.level.congested();
         }
-    }
-
-    /// Refuses to start a part that, at the observed rate, could not finish before expiry.
-    fn check_expiry(&self, ctx: &UploadContext, index: usize) -> Result<()> {
-        let range = ctx.input().range(index);
-        let estimate = self
-            .secs_per_byte
-            .map(|s| Duration::from_secs_f64(s * (range.end - range.start) as f64))
-            .unwrap_or_default();
-        let margin = ctx.input().run.expiry_margin;
-        if Instant::now() + estimate + margin > ctx.expires() {
-            return Err(Error::new(
-                ErrorKind::Expired,
-                format!(
-                    "the upload expires in {}; part {index} would need about {} (margin {}): \
-                     not started",
-                    crate::timeout::human(ctx.expires().saturating_duration_since(Instant::now())),
-                    crate::timeout::human(estimate),
-                    crate::timeout::human(margin)
-                ),
-            )
-            .with_part(PartContext { index, range }));
-        }
-        Ok(())
     }
 
     /// Records a finished part: its id in the journal, then progress (a part shown as completed
@@ -341,10 +312,7 @@ impl Tracker<'_> {
         }
         // Counted only now: progress reports (also sent from in-flight parts' byte callbacks)
         // never show a part as completed before the journal holds it.
-        let completed = ctx.counters().part_done(range.end - range.start);
-        self.secs_per_byte = Some(
-            self.started.elapsed().as_secs_f64() * self.level.level() as f64 / completed as f64,
-        );
+        ctx.counters().part_done(range.end - range.start);
         let on_time = self.expiry.check(ctx);
         ctx.counters().report();
         on_time
