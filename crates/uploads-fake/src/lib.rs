@@ -86,6 +86,7 @@ mod clock;
 mod config;
 mod conn;
 mod fault_effects;
+mod fault_json;
 mod faults;
 mod fractions;
 mod http;

@@ -4,19 +4,24 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::rt::Clock;
 
+mod identity;
 mod lock;
 pub(crate) mod lossless_path;
+mod paths;
 mod regular;
 
+pub(crate) use identity::FileIdentity;
 pub(crate) use lock::{lock_path, open_locked, JournalLock};
+pub(crate) use paths::{check_storable, parent_dir, remove};
 pub(crate) use regular::check_regular_or_absent;
+
+use paths::{hidden_sibling, write_atomically};
 
 /// Version of the journal format this crate writes.
 pub const JOURNAL_VERSION: u32 = 2;
@@ -38,37 +43,6 @@ pub(crate) struct DonePart {
     pub id: String,
     pub start: u64,
     pub end: u64,
-}
-
-/// Identity of the source file: if either changes, the bytes may have changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct FileIdentity {
-    pub size: u64,
-    /// Modification time in nanoseconds since the Unix epoch.
-    pub modified_ns: u128,
-}
-
-impl FileIdentity {
-    pub(crate) fn of(path: &Path) -> Result<FileIdentity> {
-        let meta = std::fs::metadata(path)
-            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-        if !meta.is_file() {
-            return Err(Error::invalid_input(format!(
-                "{} is not a regular file",
-                path.display()
-            )));
-        }
-        let modified_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        Ok(FileIdentity {
-            size: meta.len(),
-            modified_ns,
-        })
-    }
 }
 
 /// The journal file's content.
@@ -253,17 +227,6 @@ impl JournalFile {
     }
 }
 
-/// Refuses, before any request, a source path the journal could not store losslessly.
-pub(crate) fn check_storable(path: &Path) -> Result<()> {
-    if path.to_str().is_some() || cfg!(unix) {
-        return Ok(());
-    }
-    Err(Error::invalid_input(format!(
-        "{} is not valid Unicode: a resume journal cannot name it on this platform",
-        path.display()
-    )))
-}
-
 /// Before a new upload: the journal's directory must exist and be writable, and an existing
 /// journal may only be replaced if it describes a cancelled upload.
 pub(crate) fn check_new_journal(path: &Path) -> Result<()> {
@@ -320,48 +283,10 @@ pub(crate) fn check_new_journal(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Removes a journal and its lock file (after the upload completed or was cancelled).
-pub(crate) fn remove(path: &Path) {
-    let _ = std::fs::remove_file(path);
-    let _ = std::fs::remove_file(lock_path(path));
-}
-
-pub(crate) fn parent_dir(path: &Path) -> &Path {
-    path.parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-}
-
-/// `<dir>/.<name><suffix>`, from the name's bytes (two names that differ only in bytes that are
-/// not valid Unicode never share it).
-fn hidden_sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = std::ffi::OsString::from(".");
-    name.push(path.file_name().unwrap_or("journal".as_ref()));
-    name.push(suffix);
-    parent_dir(path).join(name)
-}
-
-fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = parent_dir(path);
-    let tmp = hidden_sibling(path, &format!(".tmp-{}", std::process::id()));
-    {
-        let mut file = File::create(&tmp)?;
-        file.write_all(data)?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    // Make the rename itself durable where the platform allows syncing a directory.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, SystemTime};
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
     fn sample(path: PathBuf) -> Journal {
         Journal {
