@@ -81,6 +81,9 @@ struct Measurement {
     seconds: f64,
     peak_rss_kib: u64,
     parts: usize,
+    /// Part requests the server answered (set by the parent; 0 for rows without the server).
+    #[serde(default)]
+    part_requests: u64,
 }
 
 fn main() {
@@ -153,6 +156,7 @@ fn child(
             seconds: started.elapsed().as_secs_f64(),
             peak_rss_kib: peak_rss_kib(),
             parts,
+            part_requests: 0,
         }
     })
 }
@@ -251,13 +255,17 @@ fn run_child(
     if !md5 {
         cmd.arg("--no-md5");
     }
+    server.reset_stats();
     let out = cmd.output().expect("spawn child");
     assert!(
         out.status.success(),
         "child failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("child result")
+    let mut m: Measurement = serde_json::from_slice(&out.stdout).expect("child result");
+    // What the server saw, second copies of stragglers and retries included.
+    m.part_requests = server.stats().requests.add_part;
+    m
 }
 
 /// Runs a scenario `runs` times: the median duration, the largest peak RSS.
@@ -405,9 +413,9 @@ fn parent(args: &Args) {
 
     println!();
     println!(
-        "| scenario | concurrency | parts | seconds | MiB/s | peak RSS (MiB) | target | met |"
+        "| scenario | concurrency | parts | part requests | seconds | MiB/s | peak RSS (MiB) | target | met |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let mut all_met = true;
     for r in &rows {
         let rate = mib_s(&r.m);
@@ -420,10 +428,11 @@ fn parent(args: &Args) {
         let met = rss_ok && r.target.as_ref().is_none_or(|(want, _)| rate >= *want);
         all_met &= met;
         println!(
-            "| {} | {} | {} | {:.2} | {:.0} | {:.1} | {} | {} |",
+            "| {} | {} | {} | {} | {:.2} | {:.0} | {:.1} | {} | {} |",
             r.scenario,
             r.concurrency,
             r.m.parts,
+            r.m.part_requests,
             r.m.seconds,
             rate,
             rss,

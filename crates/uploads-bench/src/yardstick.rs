@@ -22,6 +22,7 @@ pub(crate) fn md5sum_of(file: &Path) -> Measurement {
         seconds: started.elapsed().as_secs_f64(),
         peak_rss_kib: 0,
         parts: 0,
+        part_requests: 0,
     }
 }
 
@@ -58,6 +59,7 @@ pub(crate) fn md5_in_process(file: &Path, hasher: Hasher) -> Measurement {
         seconds: started.elapsed().as_secs_f64(),
         peak_rss_kib: 0,
         parts: 0,
+        part_requests: 0,
     }
 }
 
