@@ -22,8 +22,9 @@ pub struct Progress {
     /// before a resume). Never more than the sizes of the accepted parts added up.
     pub bytes_completed: u64,
     /// Bytes handed to the connection so far, in-flight parts included (drops when a part is
-    /// retried); at least [`bytes_completed`](Self::bytes_completed). A second figure: it runs
-    /// ahead of what the server has.
+    /// retried); at least [`bytes_completed`](Self::bytes_completed) and at most
+    /// [`bytes_total`](Self::bytes_total), even while a straggler's second copy runs. A second
+    /// figure: it runs ahead of what the server has.
     pub bytes_sent: u64,
     /// Number of parts.
     pub parts_total: usize,
@@ -110,10 +111,10 @@ impl Counters {
         self.sent.fetch_sub(bytes, Ordering::Relaxed);
     }
 
-    /// A part the API accepted (and the journal holds); returns the completed byte count.
-    pub(crate) fn part_done(&self, bytes: u64) -> u64 {
+    /// A part the API accepted (and the journal holds).
+    pub(crate) fn part_done(&self, bytes: u64) {
         self.parts_completed.fetch_add(1, Ordering::Relaxed);
-        self.completed.fetch_add(bytes, Ordering::Relaxed) + bytes
+        self.completed.fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// A part done before this process started (resume): sent and completed at once.
@@ -148,16 +149,49 @@ impl Counters {
     pub(crate) fn report(&self) {
         if let Some(cb) = &self.callback {
             let needed = self.needed.load(Ordering::Relaxed);
+            let completed = self.completed.load(Ordering::Relaxed);
+            // A straggler's second copy is counted while it runs, so the raw figure can pass
+            // the total for a moment; a reader wants bytes of this content, once.
+            let sent = self.sent.load(Ordering::Relaxed).min(self.total);
             cb(&Progress {
                 upload_id: Some(self.upload_id.clone()),
                 bytes_total: self.total,
-                bytes_completed: self.completed.load(Ordering::Relaxed),
-                bytes_sent: self.sent.load(Ordering::Relaxed),
+                bytes_completed: completed,
+                bytes_sent: sent.max(completed),
                 parts_total: self.parts_total,
                 parts_completed: self.parts_completed.load(Ordering::Relaxed),
                 bytes_per_sec: self.run_rate().bytes_per_sec.map(|r| r as u64),
                 needed_bytes_per_sec: (needed > 0).then_some(needed),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[test]
+    fn sent_bytes_stay_within_the_content_while_a_second_copy_runs() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let callback: ProgressFn =
+            Arc::new(move |p: &Progress| sink.lock().unwrap().push(p.clone()));
+        let counters = Counters::new("upload_1", 100, 2, Some(callback));
+        counters.sent(60);
+        counters.sent(40);
+        // Part 1 (40 bytes) is slow: its second copy hands over 30 more bytes.
+        counters.sent(30);
+        counters.part_done(60);
+        counters.report();
+        let last = seen.lock().unwrap().last().cloned().unwrap();
+        assert_eq!(last.bytes_sent, 100);
+        assert_eq!(last.bytes_completed, 60);
+        // A rewind below the acknowledged bytes never shows fewer sent than completed.
+        counters.rewind(130);
+        counters.report();
+        let last = seen.lock().unwrap().last().cloned().unwrap();
+        assert_eq!(last.bytes_sent, 60);
     }
 }
