@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use indicatif::HumanBytes;
-use uploads_ext::{CompletedUpload, FailurePolicy, Purpose, Upload, UploadStatus};
+use uploads_ext::{CancelOutcome, CompletedUpload, FailurePolicy, Purpose, Upload};
 
 use crate::args::{CancelArgs, ResumeArgs, UploadArgs};
 use crate::client::client;
@@ -191,11 +191,11 @@ pub async fn cancel(args: CancelArgs) -> Result<(), Failure> {
         command: CommandKind::Cancel,
         ..Context::default()
     };
-    let upload = match client.cancel_upload(id).send().await {
-        Ok(upload) => upload,
+    let upload = match client.cancel_upload(id).ensure().await {
+        Ok(CancelOutcome::Cancelled(upload)) => *upload,
         // The server says the upload is cancelled (typically a retry whose first answer was
         // lost): the cancel happened, only the Upload's details are not in this answer.
-        Err(e) if e.upload_status() == Some(UploadStatus::Cancelled) => {
+        Ok(_) => {
             return if args.json {
                 print_stdout(&to_json(
                     &serde_json::json!({"id": id, "object": "upload", "status": "cancelled"}),

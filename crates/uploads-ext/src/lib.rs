@@ -106,8 +106,8 @@ pub mod upload;
 
 pub use batch::{BatchBuilder, BatchHandle, BatchProgress, BatchSummary, FileOutcome, FileResult};
 pub use client::{
-    AddPartBuilder, ApiKey, CancelUploadBuilder, Client, ClientBuilder, CompleteUploadBuilder,
-    CreateUploadBuilder, ListFilesBuilder, RetrieveFileBuilder,
+    AddPartBuilder, ApiKey, CancelOutcome, CancelUploadBuilder, Client, ClientBuilder,
+    CompleteUploadBuilder, CreateUploadBuilder, ListFilesBuilder, RetrieveFileBuilder,
 };
 pub use error::{ApiError, Cleanup, Error, ErrorKind, PartContext, RawResponse, Result};
 pub use options::RequestOptions;

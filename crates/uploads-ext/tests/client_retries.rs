@@ -655,3 +655,67 @@ async fn an_empty_quota_is_not_retried_and_pauses_no_other_request() {
     ok.assert_async().await;
     assert!(recorder.delays().is_empty(), "{:?}", recorder.delays());
 }
+
+/// A cancel whose answer is lost is retried. The fake answers a repeated cancel with the
+/// Upload (idempotent); another server may refuse it with "status 'cancelled'". `ensure`
+/// counts both as cancelled, while `send` reports the refusal as the API gave it. A cancel the
+/// API refuses for another status is never reported as a cancel.
+#[tokio::test]
+async fn ensure_counts_a_retried_cancel_that_finds_its_own_work_done() {
+    use uploads_ext::{CancelOutcome, Purpose, UploadStatus};
+    use uploads_fake::{FakeConfig, FakeServer, Fault, FaultPlan, Route};
+
+    let plan = FaultPlan::new().nth(Route::Cancel, 1, Fault::DropAfterCommit);
+    let server = FakeServer::start_with(FakeConfig::default().with_fault_plan(plan))
+        .await
+        .unwrap();
+    let faked = common::fake_client(&server, Duration::from_secs(10));
+    let lost = faked
+        .create_upload()
+        .filename("lost.bin")
+        .purpose(Purpose::Batch)
+        .bytes(4)
+        .mime_type("application/octet-stream")
+        .send()
+        .await
+        .unwrap();
+    match faked.cancel_upload(&lost.id).ensure().await.unwrap() {
+        CancelOutcome::Cancelled(upload) => assert_eq!(upload.status, UploadStatus::Cancelled),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.stats().requests.get(Route::Cancel), 2, "one retry");
+
+    let mut mock = mockito::Server::new_async().await;
+    let refuse = |status: &str| {
+        json!({"error": {
+            "message": format!("Cannot cancel upload upload_x because its status is '{status}'."),
+            "type": "invalid_request_error", "param": null, "code": null
+        }})
+        .to_string()
+    };
+    let cancelled = mock
+        .mock("POST", "/uploads/upload_x/cancel")
+        .with_status(400)
+        .with_header("content-type", "application/json")
+        .with_body(refuse("cancelled"))
+        .expect(2)
+        .create_async()
+        .await;
+    let mocked = client(&mock, &Recorder::default());
+    let outcome = mocked.cancel_upload("upload_x").ensure().await.unwrap();
+    assert_eq!(outcome, CancelOutcome::AlreadyCancelled);
+    let err = mocked.cancel_upload("upload_x").send().await.unwrap_err();
+    assert_eq!(err.upload_status(), Some(UploadStatus::Cancelled), "{err}");
+    cancelled.assert_async().await;
+
+    let completed = mock
+        .mock("POST", "/uploads/upload_y/cancel")
+        .with_status(400)
+        .with_header("content-type", "application/json")
+        .with_body(refuse("completed").replace("upload_x", "upload_y"))
+        .create_async()
+        .await;
+    let err = mocked.cancel_upload("upload_y").ensure().await.unwrap_err();
+    assert_eq!(err.upload_status(), Some(UploadStatus::Completed), "{err}");
+    completed.assert_async().await;
+}

@@ -34,7 +34,7 @@ pub use builder::{
     ApiKey, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
 };
 pub use requests::{
-    AddPartBuilder, CancelUploadBuilder, CompleteUploadBuilder, CreateUploadBuilder,
+    AddPartBuilder, CancelOutcome, CancelUploadBuilder, CompleteUploadBuilder, CreateUploadBuilder,
     ListFilesBuilder, RetrieveFileBuilder,
 };
 pub(crate) use shared::UploadShare;

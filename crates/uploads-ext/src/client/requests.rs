@@ -14,7 +14,7 @@ use crate::options::RequestOptions;
 use crate::part::PartBody;
 use crate::retry::BackoffGate;
 use crate::timeout::ProgressSignal;
-use crate::types::{FileList, OpenAiFile, Purpose, Upload, UploadPart};
+use crate::types::{FileList, OpenAiFile, Purpose, Upload, UploadPart, UploadStatus};
 
 use super::execute::{complete_tracking, execute, no_retry_hook, send_part, Call, PartCall};
 use super::shared::Shared;
@@ -228,6 +228,42 @@ impl CancelUploadBuilder {
         })
         .await
     }
+
+    /// Sends the request, and counts an upload the API reports as cancelled already as
+    /// cancelled: the usual answer when this call's first attempt cancelled it and its answer
+    /// was lost, so the retry found the work done. Any other error stays an error; nothing is
+    /// reported as cancelled that the API did not say is.
+    ///
+    /// ```no_run
+    /// # async fn run(client: uploads_ext::Client) -> uploads_ext::Result<()> {
+    /// use uploads_ext::CancelOutcome;
+    /// match client.cancel_upload("upload_abc123").ensure().await? {
+    ///     CancelOutcome::Cancelled(upload) => println!("cancelled {}", upload.id),
+    ///     CancelOutcome::AlreadyCancelled => println!("it was cancelled already"),
+    ///     _ => {}
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn ensure(self) -> Result<CancelOutcome> {
+        match self.send().await {
+            Ok(upload) => Ok(CancelOutcome::Cancelled(Box::new(upload))),
+            Err(e) if e.upload_status() == Some(UploadStatus::Cancelled) => {
+                Ok(CancelOutcome::AlreadyCancelled)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// What [`CancelUploadBuilder::ensure`] found: the upload is cancelled either way.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum CancelOutcome {
+    /// This call cancelled it; the API's answer.
+    Cancelled(Box<Upload>),
+    /// The API says the upload is cancelled already (an earlier attempt of this call whose
+    /// answer was lost, or another process). That answer carries no Upload.
+    AlreadyCancelled,
 }
 
 /// Builder of `GET /files`; see [`Client::list_files`](crate::Client::list_files). One page,

@@ -282,11 +282,10 @@ async fn clean_up(target: Target, keep: bool) -> Cleanup {
             journal: target.journal.filter(|j| j.exists()),
         };
     }
-    let cancel = target.client.cancel_upload(&target.upload_id).send();
+    // `ensure`: a retry after a lost answer finds its own cancel done, which is a cancel.
+    let cancel = target.client.cancel_upload(&target.upload_id).ensure();
     let outcome = match tokio::time::timeout(target.cancel_timeout, cancel).await {
         Ok(Ok(_)) => Ok(()),
-        // A retry after a lost answer finds its own cancel done: that is a cancel, not a failure.
-        Ok(Err(e)) if e.upload_status() == Some(crate::types::UploadStatus::Cancelled) => Ok(()),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err(format!(
             "no answer within {}",
