@@ -186,17 +186,24 @@ async fn a_never_uploaded_non_utf8_name_is_not_matched_with_another_files_line()
 /// The manifest paths that are not regular files on this platform.
 fn not_regular(dir: &Path) -> Vec<PathBuf> {
     let mut paths = vec![dir.to_owned()];
-    #[cfg(unix)]
-    {
-        let fifo = dir.join("fifo");
-        let made = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap();
-        assert!(made.success());
-        paths.extend([PathBuf::from("/dev/null"), PathBuf::from("/dev/zero"), fifo]);
-    }
+    paths.extend(devices_and_fifo(dir));
     paths
+}
+
+#[cfg(unix)]
+fn devices_and_fifo(dir: &Path) -> Vec<PathBuf> {
+    let fifo = dir.join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    vec![PathBuf::from("/dev/null"), PathBuf::from("/dev/zero"), fifo]
+}
+
+#[cfg(not(unix))]
+fn devices_and_fifo(_dir: &Path) -> Vec<PathBuf> {
+    Vec::new()
 }
 
 #[tokio::test]
