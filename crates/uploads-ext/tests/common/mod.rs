@@ -9,6 +9,7 @@ use uploads_ext::rt::{Sleep, SleepFuture};
 use uploads_ext::{Client, Error, PartBody, Purpose};
 
 pub mod retrying;
+pub mod uploading;
 pub mod wire;
 
 /// A sleeper that returns at once: retries happen without waiting.
