@@ -178,13 +178,23 @@ async fn settle_upload_completes_a_pending_upload_and_finds_a_completed_ones_fil
             .await
             .unwrap();
     }
-    let Settlement::Completed(found) = client.settle_upload(request).await.unwrap() else {
+    let Settlement::Completed(found) = client.settle_upload(request.clone()).await.unwrap() else {
         panic!("a completed upload's File is found");
     };
     assert_eq!(found.file_id(), file_id);
     assert_eq!(found.upload_id(), upload.id);
     assert_eq!(found.file().filename, "s.jsonl");
     assert!(server.stats().requests.list_files >= 2, "two pages read");
+    // Without the Upload's times, the rebuilt Upload claims no expiry.
+    assert_eq!(found.upload().created_at, found.file().created_at);
+    assert_eq!(found.upload().expires_at, 0);
+    let request = request.upload_times(upload.created_at, upload.expires_at);
+    let Settlement::Completed(found) = client.settle_upload(request).await.unwrap() else {
+        panic!("found again");
+    };
+    assert_eq!(found.file_id(), file_id);
+    assert_eq!(found.upload().created_at, upload.created_at);
+    assert_eq!(found.upload().expires_at, upload.expires_at);
 }
 
 #[tokio::test]

@@ -56,6 +56,9 @@ async fn a_complete_answer_lost_after_commit_settles_to_the_file_found_in_the_li
     assert_eq!(Some(done.file_id()), upload.file_id.as_deref());
     assert_eq!(done.file().bytes, 3 * 16 * KIB);
     assert_eq!(done.bytes(), 3 * 16 * KIB);
+    // The Upload is rebuilt around the found File with the times its create answer gave.
+    assert_eq!(done.upload().created_at, upload.created_at as i64);
+    assert_eq!(done.upload().expires_at, upload.expires_at as i64);
     let requests = server.stats().requests;
     assert!(requests.list_files >= 1, "found through GET /files");
     assert_eq!(requests.cancel, 0, "never cancelled");

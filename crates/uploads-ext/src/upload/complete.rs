@@ -12,8 +12,8 @@ use super::journal::{JournalFile, JournalState};
 use super::settle::{settle, SettleRequest, Settlement};
 
 /// Sends `complete` with the part ids in file order. The journal says `completing` first, and
-/// the cleanup may not cancel until the answer proves nothing happened. `created_at`: the
-/// Upload's (server clock), to find its File if the answer is lost.
+/// the cleanup may not cancel until the answer proves nothing happened. `times`: the Upload's
+/// `created_at` and `expires_at` (server clock), to find its File if the answer is lost.
 pub(crate) async fn complete(
     ctx: &UploadContext,
     part_ids: Vec<String>,
@@ -21,7 +21,7 @@ pub(crate) async fn complete(
     journal: &mut Option<JournalFile>,
     finalizer: &mut Finalizer,
     sent_before: bool,
-    created_at: i64,
+    times: (i64, i64),
 ) -> Result<CompletedUpload> {
     if let Some(file) = journal.as_mut() {
         file.set_state(JournalState::Completing)?;
@@ -47,8 +47,9 @@ pub(crate) async fn complete(
                     input.filename.clone(),
                     input.total,
                     input.purpose.clone(),
-                    created_at,
+                    times.0,
                 )
+                .upload_times(times.0, times.1)
                 .part_ids(part_ids);
                 target.md5 = md5;
                 let first = (!err.outcome_unknown()).then_some(&err);

@@ -21,8 +21,13 @@ impl CompletedUpload {
     }
 
     /// A completed upload whose File was found (not answered by `complete`): the Upload is
-    /// rebuilt from what is known of it.
-    pub(crate) fn found(upload_id: &str, file: OpenAiFile, bytes: u64) -> Result<CompletedUpload> {
+    /// rebuilt from what is known of it. `times`: its `created_at` and `expires_at`, when known.
+    pub(crate) fn found(
+        upload_id: &str,
+        file: OpenAiFile,
+        bytes: u64,
+        times: Option<(i64, i64)>,
+    ) -> Result<CompletedUpload> {
         let mut upload = Upload::default();
         upload.id = upload_id.to_owned();
         upload.object = Some(crate::types::UploadObject::Upload);
@@ -30,7 +35,8 @@ impl CompletedUpload {
         upload.bytes = bytes;
         upload.filename = file.filename.clone();
         upload.purpose = file.purpose.as_str().into();
-        upload.created_at = file.created_at;
+        // Unknown times: the File's creation (the Upload's is not later) and no expiry (0).
+        (upload.created_at, upload.expires_at) = times.unwrap_or((file.created_at, 0));
         upload.file = Some(file);
         let done = Self::from_answer_unchecked(upload, bytes)?;
         done.check_size()?;
@@ -90,7 +96,12 @@ impl CompletedUpload {
         &self.file
     }
 
-    /// The completed Upload, as the API returned it.
+    /// The completed Upload, as the API returned it. When its `complete` answer was lost and its
+    /// File was found instead (see [`Client::settle_upload`](crate::Client::settle_upload)), it
+    /// is rebuilt from what is known: the File, and the `created_at` and `expires_at` of the
+    /// create answer (in an upload or a resume) or of
+    /// [`SettleRequest::upload_times`](super::SettleRequest::upload_times); without those, the
+    /// File's `created_at` and an `expires_at` of 0.
     pub fn upload(&self) -> &Upload {
         &self.upload
     }

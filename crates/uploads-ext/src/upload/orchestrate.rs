@@ -113,8 +113,8 @@ struct Started {
     done: Vec<Option<String>>,
     /// A `complete` may already have been sent (a resumed journal in `completing`).
     completing: bool,
-    /// The Upload's `created_at` (server clock): its File is not older.
-    created_at: i64,
+    /// The Upload's `created_at` and `expires_at` (server clock): its File is not older.
+    times: (i64, i64),
 }
 
 /// A new upload: lock the journal's place, create the Upload, write the journal.
@@ -166,7 +166,7 @@ async fn start(
         journal,
         done: vec![None; input.parts],
         completing: false,
-        created_at: upload.created_at,
+        times: (upload.created_at, upload.expires_at),
     };
     transfer(client, input, source, started, finalizer).await
 }
@@ -212,7 +212,7 @@ async fn restart(
         upload_id: file.journal.upload_id.clone(),
         expires: Instant::now() + left,
         completing: file.journal.state == JournalState::Completing,
-        created_at: file.journal.created_at(),
+        times: (file.journal.created_at(), file.journal.expires_at),
         journal: Some(file),
         done,
     };
@@ -256,7 +256,7 @@ async fn transfer(
         mut journal,
         mut done,
         completing,
-        created_at,
+        times,
     } = started;
     tracing::info!(upload_id = %upload_id, bytes = input.total, parts = input.parts,
         part_size = input.part_size, concurrency = input.run.concurrency,
@@ -293,7 +293,7 @@ async fn transfer(
         &mut journal,
         finalizer,
         completing,
-        created_at,
+        times,
     )
     .await?;
     if let Some(file) = journal {
@@ -322,6 +322,7 @@ async fn settle_journal(
         j.purpose.as_str(),
         j.created_at(),
     )
+    .upload_times(j.created_at(), j.expires_at)
     .part_ids(parts.into_iter().map(|p| p.id.clone()));
     let upload_id = j.upload_id.clone();
     let settled = settle(client, &target, None).await;
