@@ -46,6 +46,7 @@ pub async fn upload_many(args: UploadArgs) -> Result<(), Failure> {
     let context = Context {
         command: CommandKind::Upload,
         keep,
+        rerun_settles: args.batch.manifest.is_some(),
         ..Context::default()
     };
     let tracker = Tracker::new();
@@ -82,7 +83,7 @@ pub async fn upload_many(args: UploadArgs) -> Result<(), Failure> {
             file = handle.next() => file,
             signal = interrupt.grace_expired() => {
                 bar.finish();
-                return Err(outcome::cleanup_timed_out(signal, None, &context));
+                return Err(outcome::cleanup_timed_out(signal, None, &context, false));
             }
         };
         let Some(file) = file else { break };

@@ -240,7 +240,8 @@ async fn run_to_end(
         signal = interrupt.grace_expired() => {
             tracker.finish();
             let id = tracker.upload_id();
-            return Err(outcome::cleanup_timed_out(signal, id.as_deref(), &context));
+            let completing = tracker.all_parts_accepted();
+            return Err(outcome::cleanup_timed_out(signal, id.as_deref(), &context, completing));
         }
     };
     tracker.finish();

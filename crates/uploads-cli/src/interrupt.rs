@@ -51,6 +51,7 @@ impl Interrupt {
                         tracker.upload_id().as_deref(),
                         &context,
                         &format!("received {} again: quit without waiting", second.name()),
+                        tracker.all_parts_accepted(),
                     );
                     failure.emit(json);
                     std::process::exit(i32::from(failure.exit_code));

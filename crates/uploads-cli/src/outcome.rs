@@ -43,6 +43,8 @@ pub struct Context {
     /// The content comes from stdin (`upload -`): it cannot be read again, so no upload of it
     /// can be kept for resume.
     pub from_stdin: bool,
+    /// Running the same command again settles an unknown outcome (a batch with a manifest).
+    pub rerun_settles: bool,
 }
 
 /// The failure an SDK error becomes.
@@ -65,6 +67,20 @@ pub fn from_error(err: &Error, ctx: &Context) -> Failure {
         failure.cleanup = upload_id.as_ref().map(|_| cleanup(err, ctx));
     }
 
+    if completion_unknown(err) {
+        // The SDK already tried to settle it (complete again, the Files list) and got no answer;
+        // after a signal, the `complete` in flight was waited for and did not answer in time.
+        if let Some(signal) = ctx.signal {
+            failure.message = format!(
+                "interrupted by {} while completing: {}",
+                signal.name(),
+                failure.message
+            );
+        }
+        let id = upload_id.as_deref().unwrap_or("UPLOAD_ID");
+        failure.hints.push(settle_hint(id, ctx));
+        return failure;
+    }
     if let Some(signal) = ctx.signal {
         failure.kind = "interrupted".to_owned();
         let mut message = match &upload_id {
@@ -79,14 +95,6 @@ pub fn from_error(err: &Error, ctx: &Context) -> Failure {
             message = format!("{message} ({})", failure.message);
         }
         failure.message = message;
-    } else if completion_unknown(err) {
-        // The SDK already tried to settle it (complete again, the Files list) and got no answer.
-        let id = upload_id.as_deref().unwrap_or("UPLOAD_ID");
-        failure.hints.push(format!(
-            "do not upload the file again yet: run the same command again, or `openai-uploads \
-             status {id} FILE --purpose PURPOSE`, to settle it (exit 3 while still unknown)"
-        ));
-        return failure;
     } else if let Some(hint) = what_is_wrong(err) {
         failure.hints.push(hint.to_owned());
     }
@@ -118,15 +126,53 @@ pub fn from_error(err: &Error, ctx: &Context) -> Failure {
     failure
 }
 
+/// How to learn an unknown outcome without uploading the file again: the journal's resume, a
+/// rerun whose manifest settles it, or `status`.
+fn settle_hint(id: &str, ctx: &Context) -> String {
+    let status = format!("`openai-uploads status {id} FILE --purpose PURPOSE`");
+    let how = match existing_journal(ctx) {
+        Some(journal) => format!(
+            "`openai-uploads resume {}` (or {status})",
+            journal.display()
+        ),
+        None if ctx.rerun_settles => format!("the same command again (or {status})"),
+        None => status,
+    };
+    format!("do not upload the file again yet: settle it with {how}; exit 3 while still unknown")
+}
+
 /// The report when the command stops without the SDK's answer: a second signal, or the cleanup
-/// took longer than [`CLEANUP_GRACE`].
-pub fn abandoned(signal: Signal, upload_id: Option<&str>, ctx: &Context, why: &str) -> Failure {
+/// took longer than [`CLEANUP_GRACE`]. `all_parts_accepted`: the upload was at its `complete`,
+/// whose outcome is then unknown.
+pub fn abandoned(
+    signal: Signal,
+    upload_id: Option<&str>,
+    ctx: &Context,
+    why: &str,
+    all_parts_accepted: bool,
+) -> Failure {
     let mut failure = Failure::new(signal.exit_code(), "interrupted", why);
     let Some(id) = upload_id else {
         failure.message = format!("{why}; no upload had been created");
         return failure;
     };
     failure.upload_id = Some(id.to_owned());
+    if all_parts_accepted {
+        let mut failure = Failure::new(
+            EXIT_OUTCOME_UNKNOWN,
+            "completion_unknown",
+            format!(
+                "{why}; every part of upload {id} was sent and its `complete` may have been \
+                 too: the upload may have completed (it was not cancelled)"
+            ),
+        );
+        failure.upload_id = Some(id.to_owned());
+        failure.cleanup = Some(Cleanup::Retained {
+            journal: existing_journal(ctx),
+        });
+        failure.hints.push(settle_hint(id, ctx));
+        return failure;
+    }
     failure.message = format!("{why}; upload {id} was not cleaned up");
     let journal = existing_journal(ctx);
     if ctx.keep {
@@ -150,7 +196,12 @@ pub fn abandoned(signal: Signal, upload_id: Option<&str>, ctx: &Context, why: &s
 }
 
 /// The report when the SDK's cleanup is still running [`CLEANUP_GRACE`] after a signal.
-pub fn cleanup_timed_out(signal: Signal, upload_id: Option<&str>, ctx: &Context) -> Failure {
+pub fn cleanup_timed_out(
+    signal: Signal,
+    upload_id: Option<&str>,
+    ctx: &Context,
+    all_parts_accepted: bool,
+) -> Failure {
     abandoned(
         signal,
         upload_id,
@@ -160,16 +211,18 @@ pub fn cleanup_timed_out(signal: Signal, upload_id: Option<&str>, ctx: &Context)
             signal.name(),
             human_duration(CLEANUP_GRACE)
         ),
+        all_parts_accepted,
     )
 }
 
-/// 0/1/2/3 or the signal's code.
+/// 0/1/2/3 or the signal's code. An unknown outcome is 3 even after a signal: whether the File
+/// exists is what the caller must learn.
 fn exit_code(err: &Error, ctx: &Context) -> u8 {
-    if let Some(signal) = ctx.signal {
-        return signal.exit_code();
-    }
     if completion_unknown(err) {
         return EXIT_OUTCOME_UNKNOWN;
+    }
+    if let Some(signal) = ctx.signal {
+        return signal.exit_code();
     }
     match err.kind() {
         ErrorKind::InvalidInput => EXIT_INVALID_INPUT,

@@ -92,6 +92,13 @@ impl Tracker {
         self.last().upload_id
     }
 
+    /// Every part was accepted: the upload is at its `complete` (or the md5 pass before it), so
+    /// its outcome may already be decided on the server.
+    pub fn all_parts_accepted(&self) -> bool {
+        let p = self.last();
+        p.parts_total > 0 && p.parts_completed >= p.parts_total
+    }
+
     /// The latest snapshot reported.
     pub fn last(&self) -> Progress {
         self.last.lock().map(|p| p.clone()).unwrap_or_default()

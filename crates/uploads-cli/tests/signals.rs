@@ -8,7 +8,7 @@
 mod common;
 
 use common::*;
-use uploads_fake::{FakeConfig, FakeServer, Faults, Route, UploadStatus};
+use uploads_fake::{FakeConfig, FakeServer, Fault, FaultPlan, Faults, Route, UploadStatus};
 
 /// `upload FILE` with 4 parts of 64 KiB, 2 at a time.
 fn upload_args(path: &std::path::Path) -> Vec<std::ffi::OsString> {
@@ -191,4 +191,81 @@ fn a_second_signal_quits_at_once_with_the_id() {
     assert_eq!(error["upload_id"], id.as_str());
     assert!(out.offers_cancel(&id), "{out:#?}");
     assert_eq!(server.upload(&id).unwrap().status, UploadStatus::Pending);
+}
+
+/// An `upload --json` whose `complete` takes about `secs` seconds at the fake (the commit happens
+/// at the end, answered or not), returned once that `complete` has reached the fake.
+struct Completing {
+    server: FakeServer,
+    id: String,
+    sha: String,
+    _dir: tempfile::TempDir,
+}
+
+fn upload_until_completing(secs: u64, seed: u8) -> (Completing, Spawned) {
+    let slow = Fault::Slow {
+        per_gib: std::time::Duration::from_secs(secs * 4096),
+    };
+    let plan = FaultPlan::new().nth(Route::Complete, 1, slow);
+    let server = FakeServer::start_background(FakeConfig::default().with_fault_plan(plan))
+        .expect("fake server starts");
+    let (dir, path, sha) = temp_file(256 * KIB, seed);
+    let (child, id) = start_upload(cli(&server).args(upload_args(&path)).arg("--json"));
+    block_on(server.wait_for_requests(Route::Complete, 1));
+    let completing = Completing {
+        server,
+        id,
+        sha,
+        _dir: dir,
+    };
+    (completing, child)
+}
+
+/// An unknown outcome, said as such: exit 3, "may have completed", how to settle it, no cancel.
+fn assert_unknown_outcome(out: &Run, c: &Completing) {
+    assert_eq!(out.code, Some(3), "{out:#?}");
+    let error = out.json_error();
+    assert_eq!(error["kind"], "completion_unknown", "{out:#?}");
+    assert_eq!(error["upload_id"], c.id.as_str());
+    assert!(out.error_line().contains("may have completed"), "{out:#?}");
+    assert!(!out.stderr.contains("was cancelled"), "{out:#?}");
+    assert!(out.stderr.contains(&format!("status {}", c.id)), "{out:#?}");
+    assert_eq!(c.server.stats().requests.get(Route::Cancel), 0);
+}
+
+#[test]
+fn sigterm_while_completing_waits_for_the_answer_and_reports_the_completed_upload() {
+    let (c, child) = upload_until_completing(1, 14);
+    child.signal("TERM");
+    let out = child.finish();
+
+    // The signal came too late to stop anything: the upload completed, and says so.
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(out.stderr.contains("received SIGTERM"), "{out:#?}");
+    assert_eq!(out.json()["id"], c.id.as_str());
+    assert_eq!(out.json()["status"], "completed");
+    let snapshot = c.server.upload(&c.id).unwrap();
+    assert_eq!(snapshot.status, UploadStatus::Completed);
+    assert_eq!(snapshot.content_sha256.as_deref(), Some(c.sha.as_str()));
+    assert_eq!(c.server.stats().requests.get(Route::Cancel), 0);
+}
+
+#[test]
+fn sigterm_while_completing_without_an_answer_in_time_is_an_unknown_outcome() {
+    // Longer than the CLI's 8 s wait for the `complete` in flight.
+    let (c, child) = upload_until_completing(30, 15);
+    child.signal("TERM");
+    let out = child.finish();
+    assert_unknown_outcome(&out, &c);
+}
+
+#[test]
+fn a_second_signal_while_completing_quits_with_an_unknown_outcome() {
+    let (c, mut child) = upload_until_completing(30, 16);
+    child.signal("TERM");
+    child.wait_for_line("received SIGTERM");
+    child.signal("TERM");
+    let out = child.finish();
+    // Quitting at once cannot say whether `complete` happened: it says so, never "stopped".
+    assert_unknown_outcome(&out, &c);
 }

@@ -3,10 +3,12 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::content;
 use md5::{Digest, Md5};
 use uploads_ext::{Aborted, Cleanup, Client, ErrorKind, Purpose};
-use uploads_fake::{FakeConfig, FakeServer, UploadStatus as FakeStatus};
+use uploads_fake::{FakeConfig, FakeServer, Fault, FaultPlan, Route, UploadStatus as FakeStatus};
 
 const KIB: u64 = 1024;
 
@@ -147,4 +149,62 @@ async fn an_md5_the_caller_computed_is_sent_as_given() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::BadRequest, "{err}");
     assert!(err.to_string().contains("md5"), "{err}");
+}
+
+/// An upload of 8 KiB whose first `complete` meets `fault` at the fake, returned once that
+/// `complete` has reached it.
+async fn spawn_until_completing(
+    fault: Fault,
+    cancel_timeout: Duration,
+) -> (FakeServer, uploads_ext::UploadHandle) {
+    let plan = FaultPlan::new().nth(Route::Complete, 1, fault);
+    let server = FakeServer::start_with(FakeConfig::default().with_fault_plan(plan))
+        .await
+        .unwrap();
+    let handle = client_with_budget(&server, 4)
+        .upload_bytes(content(8 * KIB, 5))
+        .filename("e.bin")
+        .purpose(Purpose::Batch)
+        .part_size(KIB)
+        .cancel_timeout(cancel_timeout)
+        .spawn();
+    server.wait_for_requests(Route::Complete, 1).await;
+    (server, handle)
+}
+
+/// An abort that arrives while `complete` is in flight does not drop it: the answer decides,
+/// and a completed upload is reported as completed, never as stopped or cancelled.
+#[tokio::test]
+async fn an_abort_during_complete_waits_for_its_answer() {
+    // About 0.3 s for 8 KiB: the abort surely lands while the server is completing.
+    let slow = Fault::Slow {
+        per_gib: Duration::from_secs(40_000),
+    };
+    let (server, handle) = spawn_until_completing(slow, Duration::from_secs(10)).await;
+    let aborted = handle.abort().await.unwrap();
+    let Aborted::AlreadyCompleted(done) = &aborted else {
+        panic!("the complete in flight decides: {aborted:?}");
+    };
+    let upload = server.upload(done.upload_id()).unwrap();
+    assert_eq!(upload.status, FakeStatus::Completed);
+    assert_eq!(Some(done.file_id()), upload.file_id.as_deref());
+    assert_eq!(server.stats().requests.cancel, 0);
+}
+
+/// When the answer of a `complete` in flight does not come within the cancel timeout, the
+/// outcome is unknown: said so, and nothing is cancelled.
+#[tokio::test]
+async fn an_abort_during_an_unanswered_complete_is_an_unknown_outcome() {
+    let (server, handle) =
+        spawn_until_completing(Fault::Stall(None), Duration::from_millis(300)).await;
+    let id = handle.upload_id().expect("created");
+    let err = handle.abort().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CompletionUnknown, "{err}");
+    assert!(err.to_string().contains("may have completed"), "{err}");
+    assert!(
+        !matches!(err.cleanup(), Some(Cleanup::Cancelled)),
+        "{err:?}"
+    );
+    assert_eq!(server.stats().requests.cancel, 0);
+    assert_eq!(server.upload(&id).unwrap().status, FakeStatus::Pending);
 }

@@ -81,7 +81,10 @@ macro_rules! run_setters {
 
             /// Aborts the upload when `token` is cancelled (as [`UploadHandle::abort`] does).
             /// Map Ctrl-C, SIGTERM and SIGHUP to it: the failure policy then applies as for any
-            /// failure.
+            /// failure. A `complete` already in flight is waited for (up to the
+            /// [`cancel_timeout`](Self::cancel_timeout)): its answer is the outcome, a completed
+            /// upload included, and without an answer the error is
+            /// [`ErrorKind::CompletionUnknown`](crate::ErrorKind::CompletionUnknown).
             pub fn cancellation_token(mut self, token: CancellationToken) -> Self {
                 self.inner.run.cancel = token;
                 self
@@ -115,7 +118,8 @@ macro_rules! run_setters {
 
             /// Longest time the best-effort cancel after a failure, an abort or a cancellation
             /// may take (default [`DEFAULT_CANCEL_TIMEOUT`](super::DEFAULT_CANCEL_TIMEOUT));
-            /// past it the error says the cancel failed.
+            /// past it the error says the cancel failed. It also bounds the wait for a
+            /// `complete` in flight when the upload is stopped.
             pub fn cancel_timeout(mut self, timeout: Duration) -> Self {
                 self.inner.run.cancel_timeout = timeout;
                 self
@@ -123,7 +127,8 @@ macro_rules! run_setters {
 
             /// An overall deadline for the whole upload, counted from `send`: past it the
             /// upload fails with [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) and the
-            /// failure policy applies. Default: none (the client's `timeout` bounds only
+            /// failure policy applies (a `complete` in flight is waited for, as for a
+            /// [`cancellation_token`](Self::cancellation_token)). Default: none (the client's `timeout` bounds only
             /// periods without progress).
             pub fn deadline(mut self, deadline: Duration) -> Self {
                 self.inner.run.deadline = Some(deadline);

@@ -6,6 +6,7 @@
 //! the journal (removed after a successful cancel, kept otherwise).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -63,7 +64,10 @@ impl UploadHandle {
     /// applies (by default the Upload is cancelled on the server, within the builder's
     /// `cancel_timeout`). Returns what the abort did ([`Aborted`]): the cleanup of a stopped
     /// upload, or the completed upload if it had finished first (nothing is then cancelled).
-    /// An upload that had already failed for another reason returns that error.
+    /// A `complete` already in flight is not dropped: its answer is waited for, within the
+    /// `cancel_timeout`, and a completed upload is [`Aborted::AlreadyCompleted`]; without an
+    /// answer the error is [`ErrorKind::CompletionUnknown`] (nothing cancelled). An upload that
+    /// had already failed for another reason returns that error.
     pub async fn abort(self) -> Result<Aborted> {
         self.token.cancel();
         match self.join().await {
@@ -148,6 +152,8 @@ pub(crate) struct Finalizer {
     /// False while a `complete` may have been performed: a cancel then could only fail or, worse,
     /// claim something untrue.
     may_cancel: bool,
+    /// `!may_cancel`, shared with the upload's stop: a `complete` may be in flight.
+    completing: Arc<AtomicBool>,
     /// The upload's fate is settled (completed with a wrong File, cancelled, expired): nothing
     /// to clean up or keep.
     settled: bool,
@@ -164,6 +170,7 @@ impl Finalizer {
             upload_id: None,
             creating: false,
             may_cancel: true,
+            completing: Arc::new(AtomicBool::new(false)),
             settled: false,
             armed: true,
         }
@@ -187,6 +194,12 @@ impl Finalizer {
     /// Whether the cleanup may cancel (false while a `complete` may have been performed).
     pub(crate) fn may_cancel(&mut self, may: bool) {
         self.may_cancel = may;
+        self.completing.store(!may, Ordering::SeqCst);
+    }
+
+    /// Set while a `complete` may be in flight: a stop then waits for its answer.
+    pub(crate) fn completing(&self) -> Arc<AtomicBool> {
+        self.completing.clone()
     }
 
     /// The upload's fate is known and final although it failed: no cancel, no journal kept.

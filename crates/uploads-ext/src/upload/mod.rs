@@ -54,7 +54,7 @@
 //! sees it:
 //!
 //! ```text
-//! builder -> input (validated, immutable) -> orchestrate -> {worker, checksum, complete -> settle, resume, handle}
+//! builder -> input (validated, immutable) -> orchestrate -> {worker, checksum, complete -> settle, resume, handle, stop}
 //!                                                         -> context -> {source, progress}
 //! ```
 //!
@@ -63,7 +63,9 @@
 //! - `input`: the caller's settings as given and the validated `UploadInput` (every limit, and
 //!   the create request's rules, asked of [`crate::client::CreateUploadBuilder`] once).
 //! - `orchestrate`: creates or resumes the Upload, writes the journal, runs the parts and the
-//!   md5 pass, completes; owns the context and the cleanup (`handle::Finalizer`).
+//!   md5 pass, completes; owns the context, the cleanup (`handle::Finalizer`) and what stops
+//!   the upload from outside (`stop`: the token and the deadline, which wait for a `complete`
+//!   in flight).
 //! - `worker` (the part loop, with `adaptive`: the number of parts in flight, and `straggler`:
 //!   second copies of slow parts), `expiry` (the one-hour clock, watched), `checksum` (the md5
 //!   pass and its pacer), `complete` (told honestly), `settle` ([`Client::settle_upload`]: an
@@ -139,6 +141,7 @@ mod progress;
 mod resume;
 mod settle;
 mod source;
+mod stop;
 mod straggler;
 mod worker;
 

@@ -4,12 +4,9 @@
 //! [`Finalizer::succeed`] or [`Finalizer::fail`], and a dropped future leaves the armed
 //! finalizer to clean up.
 
-use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use tokio_util::sync::CancellationToken;
 
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
@@ -27,6 +24,7 @@ use super::progress::Counters;
 use super::resume::check_resumable;
 use super::settle::{settle, SettleRequest};
 use super::source::{BoxReader, PartSource};
+use super::stop::Stop;
 use super::worker::send_parts;
 
 /// Runs a new upload to its outcome.
@@ -54,6 +52,8 @@ fn guard(client: &Client, run: &Run) -> (Finalizer, Stop) {
     let stop = Stop {
         token: run.cancel.clone(),
         deadline: run.deadline,
+        completing: finalizer.completing(),
+        grace: run.cancel_timeout,
     };
     (finalizer, stop)
 }
@@ -65,42 +65,6 @@ async fn finish(finalizer: Finalizer, outcome: Result<CompletedUpload>) -> Resul
             Ok(done)
         }
         Err(err) => Err(finalizer.fail(err).await),
-    }
-}
-
-/// What stops an upload from outside: the caller's token and the overall deadline.
-struct Stop {
-    token: CancellationToken,
-    deadline: Option<Duration>,
-}
-
-impl Stop {
-    async fn around(
-        &self,
-        work: impl Future<Output = Result<CompletedUpload>>,
-    ) -> Result<CompletedUpload> {
-        tokio::select! {
-            biased;
-            outcome = work => outcome,
-            _ = self.token.cancelled() => Err(Error::new(
-                ErrorKind::Cancelled,
-                "the upload was stopped by the caller",
-            )),
-            _ = sleep_or_never(self.deadline) => Err(Error::new(
-                ErrorKind::Timeout,
-                format!(
-                    "the upload did not finish within its deadline of {}",
-                    crate::timeout::human(self.deadline.unwrap_or_default())
-                ),
-            )),
-        }
-    }
-}
-
-async fn sleep_or_never(deadline: Option<Duration>) {
-    match deadline {
-        Some(d) => tokio::time::sleep(d).await,
-        None => std::future::pending().await,
     }
 }
 
@@ -325,6 +289,7 @@ async fn settle_journal(
     .upload_times(j.created_at(), j.expires_at)
     .part_ids(parts.into_iter().map(|p| p.id.clone()));
     let upload_id = j.upload_id.clone();
+    finalizer.may_cancel(false);
     let settled = settle(client, &target, None).await;
     let mut journal = Some(file);
     let done = conclude(&upload_id, settled, &mut journal, finalizer, None)?;
