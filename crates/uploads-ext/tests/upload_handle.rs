@@ -208,3 +208,28 @@ async fn an_abort_during_an_unanswered_complete_is_an_unknown_outcome() {
     assert_eq!(server.stats().requests.cancel, 0);
     assert_eq!(server.upload(&id).unwrap().status, FakeStatus::Pending);
 }
+
+/// An abort that arrives while `create` is in flight waits for its answer, so the Upload it made
+/// is named and cleaned up (cancelled by default) instead of left pending with no known id.
+#[tokio::test]
+async fn an_abort_during_create_cancels_the_upload_it_made() {
+    let plan = FaultPlan::new().nth(Route::Create, 1, Fault::Delay(Duration::from_millis(300)));
+    let server = FakeServer::start_with(FakeConfig::default().with_fault_plan(plan))
+        .await
+        .unwrap();
+    let handle = client_with_budget(&server, 4)
+        .upload_bytes(content(8 * KIB, 7))
+        .filename("g.bin")
+        .purpose(Purpose::Batch)
+        .part_size(KIB)
+        .spawn();
+    server.wait_for_requests(Route::Create, 1).await;
+    let aborted = handle.abort().await.unwrap();
+    let id = aborted
+        .upload_id()
+        .expect("the Upload made is named")
+        .to_owned();
+    assert_eq!(aborted.cleanup(), Some(&Cleanup::Cancelled), "{aborted:?}");
+    assert_eq!(server.upload(&id).unwrap().status, FakeStatus::Cancelled);
+    assert_eq!(server.uploads().len(), 1);
+}

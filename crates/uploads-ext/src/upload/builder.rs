@@ -81,10 +81,11 @@ macro_rules! run_setters {
 
             /// Aborts the upload when `token` is cancelled (as [`UploadHandle::abort`] does).
             /// Map Ctrl-C, SIGTERM and SIGHUP to it: the failure policy then applies as for any
-            /// failure. A `complete` already in flight is waited for (up to the
-            /// [`cancel_timeout`](Self::cancel_timeout)): its answer is the outcome, a completed
-            /// upload included, and without an answer the error is
-            /// [`ErrorKind::CompletionUnknown`](crate::ErrorKind::CompletionUnknown).
+            /// failure. A `create` or `complete` already in flight is waited for (up to the
+            /// [`cancel_timeout`](Self::cancel_timeout)): the Upload a `create` made is then
+            /// cleaned up like any other, and a `complete`'s answer is the outcome, a completed
+            /// upload included (without an answer the error is
+            /// [`ErrorKind::CompletionUnknown`](crate::ErrorKind::CompletionUnknown)).
             pub fn cancellation_token(mut self, token: CancellationToken) -> Self {
                 self.inner.run.cancel = token;
                 self
@@ -119,7 +120,7 @@ macro_rules! run_setters {
             /// Longest time the best-effort cancel after a failure, an abort or a cancellation
             /// may take (default [`DEFAULT_CANCEL_TIMEOUT`](super::DEFAULT_CANCEL_TIMEOUT));
             /// past it the error says the cancel failed. It also bounds the wait for a
-            /// `complete` in flight when the upload is stopped.
+            /// `create` or `complete` in flight when the upload is stopped.
             pub fn cancel_timeout(mut self, timeout: Duration) -> Self {
                 self.inner.run.cancel_timeout = timeout;
                 self
@@ -127,7 +128,7 @@ macro_rules! run_setters {
 
             /// An overall deadline for the whole upload, counted from `send`: past it the
             /// upload fails with [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) and the
-            /// failure policy applies (a `complete` in flight is waited for, as for a
+            /// failure policy applies (a `create` or `complete` in flight is waited for, as for a
             /// [`cancellation_token`](Self::cancellation_token)). Default: none (the client's `timeout` bounds only
             /// periods without progress).
             pub fn deadline(mut self, deadline: Duration) -> Self {

@@ -6,11 +6,10 @@
 //! the journal (removed after a successful cancel, kept otherwise).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::client::Client;
@@ -18,6 +17,7 @@ use crate::error::{Cleanup, Error, ErrorKind, Result};
 
 use super::completed::CompletedUpload;
 use super::progress::Progress;
+use super::stop::Awaited;
 use super::FailurePolicy;
 
 /// A running upload; see [`UploadFileBuilder::spawn`](super::UploadFileBuilder::spawn).
@@ -64,9 +64,10 @@ impl UploadHandle {
     /// applies (by default the Upload is cancelled on the server, within the builder's
     /// `cancel_timeout`). Returns what the abort did ([`Aborted`]): the cleanup of a stopped
     /// upload, or the completed upload if it had finished first (nothing is then cancelled).
-    /// A `complete` already in flight is not dropped: its answer is waited for, within the
-    /// `cancel_timeout`, and a completed upload is [`Aborted::AlreadyCompleted`]; without an
-    /// answer the error is [`ErrorKind::CompletionUnknown`] (nothing cancelled). An upload that
+    /// A `create` or `complete` already in flight is not dropped: its answer is waited for,
+    /// within the `cancel_timeout`. The Upload a `create` made is cleaned up like any other; a
+    /// completed upload is [`Aborted::AlreadyCompleted`], and a `complete` without an answer is
+    /// the error [`ErrorKind::CompletionUnknown`] (nothing cancelled). An upload that
     /// had already failed for another reason returns that error.
     pub async fn abort(self) -> Result<Aborted> {
         self.token.cancel();
@@ -152,8 +153,8 @@ pub(crate) struct Finalizer {
     /// False while a `complete` may have been performed: a cancel then could only fail or, worse,
     /// claim something untrue.
     may_cancel: bool,
-    /// `!may_cancel`, shared with the upload's stop: a `complete` may be in flight.
-    completing: Arc<AtomicBool>,
+    /// The answer in flight that decides the upload's fate, told to the upload's stop.
+    awaited: watch::Sender<Awaited>,
     /// The upload's fate is settled (completed with a wrong File, cancelled, expired): nothing
     /// to clean up or keep.
     settled: bool,
@@ -170,7 +171,7 @@ impl Finalizer {
             upload_id: None,
             creating: false,
             may_cancel: true,
-            completing: Arc::new(AtomicBool::new(false)),
+            awaited: watch::Sender::new(Awaited::Nothing),
             settled: false,
             armed: true,
         }
@@ -179,11 +180,24 @@ impl Finalizer {
     /// A `create` is about to be sent (`true`), or was definitely refused (`false`).
     pub(crate) fn creating(&mut self, creating: bool) {
         self.creating = creating;
+        self.awaited.send_replace(if creating {
+            Awaited::Create
+        } else {
+            Awaited::Nothing
+        });
     }
 
     /// From now on there is an Upload to clean up.
     pub(crate) fn upload_created(&mut self, upload_id: &str) {
         self.upload_id = Some(upload_id.to_owned());
+        // A `create` in flight was answered; a `complete` in flight (a resume) stays awaited.
+        self.awaited.send_if_modified(|a| {
+            let was_create = *a == Awaited::Create;
+            if was_create {
+                *a = Awaited::Nothing;
+            }
+            was_create
+        });
     }
 
     /// The journal that describes the Upload (written or about to be).
@@ -194,12 +208,16 @@ impl Finalizer {
     /// Whether the cleanup may cancel (false while a `complete` may have been performed).
     pub(crate) fn may_cancel(&mut self, may: bool) {
         self.may_cancel = may;
-        self.completing.store(!may, Ordering::SeqCst);
+        self.awaited.send_replace(if may {
+            Awaited::Nothing
+        } else {
+            Awaited::Complete
+        });
     }
 
-    /// Set while a `complete` may be in flight: a stop then waits for its answer.
-    pub(crate) fn completing(&self) -> Arc<AtomicBool> {
-        self.completing.clone()
+    /// The answer in flight that decides the upload's fate: a stop waits for it.
+    pub(crate) fn awaited(&self) -> watch::Receiver<Awaited> {
+        self.awaited.subscribe()
     }
 
     /// The upload's fate is known and final although it failed: no cancel, no journal kept.

@@ -52,7 +52,7 @@ fn guard(client: &Client, run: &Run) -> (Finalizer, Stop) {
     let stop = Stop {
         token: run.cancel.clone(),
         deadline: run.deadline,
-        completing: finalizer.completing(),
+        awaited: finalizer.awaited(),
         grace: run.cancel_timeout,
     };
     (finalizer, stop)
