@@ -11,44 +11,11 @@ use uploads_ext::ByteStream;
 use uploads_ext::{ErrorKind, PartBody};
 
 mod common;
+use common::multipart::{parse_multipart, FormPart};
 use common::retrying::{assert_close, client, error_body, part_json, Recorder, GATE_SLACK};
 
 // ---------------------------------------------------------------------------------------------
 // retried parts re-send identical bytes
-
-fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    haystack
-        .get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| p + from)
-}
-
-/// The single `data` field of a multipart body: (content-disposition, content-type, bytes).
-fn single_data_field(content_type: &str, body: &[u8]) -> Option<(String, String, Vec<u8>)> {
-    let boundary = content_type.strip_prefix("multipart/form-data; boundary=")?;
-    let open = format!("--{boundary}\r\n");
-    let close = format!("\r\n--{boundary}--\r\n");
-    let inner = body
-        .strip_prefix(open.as_bytes())?
-        .strip_suffix(close.as_bytes())?;
-    if find(inner, format!("--{boundary}").as_bytes(), 0).is_some() {
-        return None; // more than one field
-    }
-    let head_end = find(inner, b"\r\n\r\n", 0)?;
-    let head = std::str::from_utf8(&inner[..head_end]).ok()?;
-    let mut disposition = String::new();
-    let mut part_type = String::new();
-    for line in head.split("\r\n") {
-        let (name, value) = line.split_once(':')?;
-        match name.to_ascii_lowercase().as_str() {
-            "content-disposition" => disposition = value.trim().to_owned(),
-            "content-type" => part_type = value.trim().to_owned(),
-            _ => return None,
-        }
-    }
-    Some((disposition, part_type, inner[head_end + 4..].to_vec()))
-}
 
 /// Two mocks on the parts path, both matching only the expected `data` field: the first answers
 /// `first_status` once, the second 200 once.
@@ -64,12 +31,13 @@ async fn part_mocks(
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned();
-        req.body().ok().and_then(|b| single_data_field(&ct, b))
-            == Some((
-                r#"form-data; name="data"; filename="chunk.bin""#.to_owned(),
-                "application/octet-stream".to_owned(),
-                expected.to_vec(),
-            ))
+        req.body().ok().and_then(|b| parse_multipart(&ct, b).ok())
+            == Some(vec![FormPart {
+                name: Some("data".into()),
+                filename: Some("chunk.bin".into()),
+                content_type: Some("application/octet-stream".into()),
+                body: expected.to_vec(),
+            }])
     };
     let first = server
         .mock("POST", "/uploads/upload_abc/parts")

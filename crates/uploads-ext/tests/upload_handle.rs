@@ -176,9 +176,10 @@ async fn spawn_until_completing(
 /// and a completed upload is reported as completed, never as stopped or cancelled.
 #[tokio::test]
 async fn an_abort_during_complete_waits_for_its_answer() {
-    // About 0.3 s for 8 KiB: the abort surely lands while the server is completing.
+    // About 1 s for 8 KiB, so the abort lands while the server is completing. (Were it late,
+    // the upload would have completed anyway and the test could not tell the difference.)
     let slow = Fault::Slow {
-        per_gib: Duration::from_secs(40_000),
+        per_gib: Duration::from_secs(131_072),
     };
     let (server, handle) = spawn_until_completing(slow, Duration::from_secs(10)).await;
     let aborted = handle.abort().await.unwrap();
@@ -213,7 +214,7 @@ async fn an_abort_during_an_unanswered_complete_is_an_unknown_outcome() {
 /// is named and cleaned up (cancelled by default) instead of left pending with no known id.
 #[tokio::test]
 async fn an_abort_during_create_cancels_the_upload_it_made() {
-    let plan = FaultPlan::new().nth(Route::Create, 1, Fault::Delay(Duration::from_millis(300)));
+    let plan = FaultPlan::new().nth(Route::Create, 1, Fault::Delay(Duration::from_secs(1)));
     let server = FakeServer::start_with(FakeConfig::default().with_fault_plan(plan))
         .await
         .unwrap();

@@ -86,7 +86,6 @@ impl Stop {
         .await;
         match (answered, awaited) {
             (Ok(Some(outcome)), _) => outcome,
-            (Ok(None), _) | (Err(_), Awaited::Create | Awaited::Nothing) => Err(stopped),
             (Err(_), Awaited::Complete) => Err(Error::new(
                 ErrorKind::CompletionUnknown,
                 format!(
@@ -96,6 +95,9 @@ impl Stop {
                     crate::timeout::human(self.grace)
                 ),
             )),
+            // Answered (the Upload is named, or `complete` refused), or a `create` unanswered:
+            // the stop takes effect, and the cleanup says what it knows.
+            _ => Err(stopped),
         }
     }
 }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use uploads_ext::rt::{Sleep, SleepFuture};
 use uploads_ext::{Client, Error, PartBody, Purpose};
 
+pub mod multipart;
 pub mod retrying;
 pub mod uploading;
 pub mod wire;
