@@ -41,10 +41,13 @@ pub struct SettleRequest {
     pub part_ids: Vec<String>,
     /// The md5 of the content (lowercase hex), sent with `complete` when known.
     pub md5: Option<String>,
-    /// The Upload's exact `created_at` and `expires_at` (Unix seconds, server clock), when known
-    /// (from its create answer or a journal). They fill the Upload that is rebuilt around a File
-    /// found after a lost answer; see [`CompletedUpload::upload`].
-    pub upload_times: Option<(i64, i64)>,
+    /// The Upload's exact `created_at` (Unix seconds, server clock), when known (from its
+    /// create answer or a journal). With [`upload_expires_at`](Self::upload_expires_at) it fills
+    /// the Upload that is rebuilt around a File found after a lost answer; see
+    /// [`CompletedUpload::upload`].
+    pub upload_created_at: Option<i64>,
+    /// The Upload's exact `expires_at` (Unix seconds, server clock), when known.
+    pub upload_expires_at: Option<i64>,
 }
 
 impl SettleRequest {
@@ -65,13 +68,15 @@ impl SettleRequest {
             created_after,
             part_ids: Vec::new(),
             md5: None,
-            upload_times: None,
+            upload_created_at: None,
+            upload_expires_at: None,
         }
     }
 
     /// The Upload's exact `created_at` and `expires_at`, as its create answer gave them.
     pub fn upload_times(mut self, created_at: i64, expires_at: i64) -> Self {
-        self.upload_times = Some((created_at, expires_at));
+        self.upload_created_at = Some(created_at);
+        self.upload_expires_at = Some(expires_at);
         self
     }
 
@@ -294,7 +299,12 @@ async fn find_file(client: &Client, request: &SettleRequest) -> Result<Settlemen
     match found.len() {
         1 => {
             let file = found.pop().expect("one File");
-            let done = CompletedUpload::found(id, file, request.bytes, request.upload_times)?;
+            let done = CompletedUpload::found(
+                id,
+                file,
+                request.bytes,
+                request.upload_created_at.zip(request.upload_expires_at),
+            )?;
             Ok(Settlement::Completed(Box::new(done)))
         }
         0 if complete_search => Ok(Settlement::Unknown {
