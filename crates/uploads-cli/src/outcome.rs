@@ -158,15 +158,12 @@ pub fn abandoned(
     };
     failure.upload_id = Some(id.to_owned());
     if all_parts_accepted {
-        let mut failure = Failure::new(
-            EXIT_OUTCOME_UNKNOWN,
-            "completion_unknown",
-            format!(
-                "{why}; every part of upload {id} was sent and its `complete` may have been \
-                 too: the upload may have completed (it was not cancelled)"
-            ),
+        failure.exit_code = EXIT_OUTCOME_UNKNOWN;
+        failure.kind = "completion_unknown".to_owned();
+        failure.message = format!(
+            "{why}; every part of upload {id} was sent and its `complete` may have been too: the \
+             upload may have completed (it was not cancelled)"
         );
-        failure.upload_id = Some(id.to_owned());
         failure.cleanup = Some(Cleanup::Retained {
             journal: existing_journal(ctx),
         });
